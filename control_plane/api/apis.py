@@ -1,0 +1,158 @@
+"""The control-plane REST API for platform staff. Each view parses, calls one service, renders."""
+
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from provisioning.selectors import tenant_runs
+from provisioning.services import start_onboarding
+from tenants.api_keys import api_key_issue
+from tenants.models import SLUG_VALIDATOR, ApiKey, Tenant
+from tenants.selectors import tenant_list
+from tenants.services import tenant_create, tenant_resume, tenant_suspend
+
+
+class StaffAPIView(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAdminUser]
+
+
+class TokenObtainApi(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"})
+
+        class Meta:
+            ref_name = "TokenObtainInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: {"type": "object", "properties": {"token": {"type": "string"}}}},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise AuthenticationFailed("Wrong username or password.")
+        if not user.is_staff:
+            raise PermissionDenied("Only platform staff may use the control-plane API.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    engine = serializers.CharField()
+    progress = serializers.IntegerField()
+    steps = serializers.JSONField()
+    plan = serializers.JSONField()
+    result = serializers.JSONField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+
+
+class TenantSummarySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    tier = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TenantDetailSerializer(TenantSummarySerializer):
+    admin_email = serializers.EmailField()
+    failure_reason = serializers.CharField()
+    cell = serializers.CharField(source="cell.name", default=None)
+    resources = serializers.JSONField()
+    runs = serializers.SerializerMethodField()
+
+    def get_runs(self, tenant: Tenant) -> list[dict]:
+        return RunSerializer(tenant_runs(tenant), many=True).data
+
+
+class TenantListCreateApi(StaffAPIView):
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.CharField(validators=[SLUG_VALIDATOR])
+        name = serializers.CharField(max_length=200)
+        tier = serializers.ChoiceField(choices=Tenant.Tier.choices)
+        admin_email = serializers.EmailField()
+
+        class Meta:
+            ref_name = "TenantCreateInput"
+
+    @extend_schema(responses=TenantSummarySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tenants = tenant_list(status=request.query_params.get("status"), search=request.query_params.get("q"))
+        return Response({"items": TenantSummarySerializer(tenants, many=True).data, "next_cursor": None})
+
+    @extend_schema(request=InputSerializer, responses={202: TenantSummarySerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = tenant_create(**data.validated_data, actor=request.user)
+        start_onboarding(tenant)
+        return Response({"slug": tenant.slug, "status": tenant.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class TenantDetailApi(StaffAPIView):
+    @extend_schema(responses=TenantDetailSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        tenant = get_object_or_404(Tenant.objects.select_related("cell"), slug=slug)
+        return Response(TenantDetailSerializer(tenant).data)
+
+
+class TenantSuspendApi(StaffAPIView):
+    @extend_schema(request=None, responses=TenantSummarySerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        tenant = tenant_suspend(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
+        return Response(TenantSummarySerializer(tenant).data)
+
+
+class TenantResumeApi(StaffAPIView):
+    @extend_schema(request=None, responses=TenantSummarySerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        tenant = tenant_resume(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
+        return Response(TenantSummarySerializer(tenant).data)
+
+
+class ApiKeyCreateApi(StaffAPIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1
+        )
+
+        class Meta:
+            ref_name = "ApiKeyCreateInput"
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        key = serializers.CharField()
+        scopes = serializers.ListField(child=serializers.CharField())
+        name = serializers.CharField()
+
+        class Meta:
+            ref_name = "ApiKeyCreated"
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        tenant = get_object_or_404(Tenant, slug=slug)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = api_key_issue(tenant=tenant, actor=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(issued).data, status=status.HTTP_201_CREATED)

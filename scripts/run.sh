@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole platform in the foreground under honcho; Ctrl-C or SIGTERM stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py collectstatic --noinput -v 0
+cat <<'MSG'
+
+  Console:  http://127.0.0.1:8000/console/
+  API:      http://127.0.0.1:8000/api/docs/
+  Create a staff user (in another shell):
+    DJANGO_SUPERUSER_USERNAME=staff DJANGO_SUPERUSER_PASSWORD=... DJANGO_SUPERUSER_EMAIL=staff@example.com \
+      .venv/bin/python manage.py createsuperuser --noinput
+
+MSG
+exec .venv/bin/honcho -f Procfile start

@@ -1,0 +1,17 @@
+from httpkit.problems import ProblemError
+from rest_framework import status
+
+
+class SlugTaken(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Slug taken"
+
+
+class InvalidTenantTransition(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Invalid tenant state"
+
+
+class NoCellCapacity(ProblemError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    title = "No cell has room"

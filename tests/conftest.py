@@ -1,0 +1,54 @@
+import itertools
+import os
+
+import pytest
+
+from tests.dynamodb_local import DynamoDBLocal
+
+_slugs = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """One in-memory DynamoDB Local for the session; its endpoint is injected into settings."""
+    server = DynamoDBLocal().start()
+    from django.conf import settings
+
+    previous = settings.DYNAMODB_ENDPOINT
+    settings.DYNAMODB_ENDPOINT = server.endpoint
+    os.environ["DYNAMODB_ENDPOINT"] = server.endpoint
+    yield server
+    settings.DYNAMODB_ENDPOINT = previous
+    server.stop()
+
+
+@pytest.fixture
+def ddb(dynamodb_local):
+    """A boto3 DynamoDB client on the session's DynamoDB Local."""
+    from httpkit.dynamo import dynamodb_client
+
+    return dynamodb_client()
+
+
+@pytest.fixture
+def unique_slug():
+    def make(prefix: str = "t") -> str:
+        return f"{prefix}-{os.getpid()}-{next(_slugs)}"
+
+    return make
+
+
+@pytest.fixture
+def provisioned_tenant(db, dynamodb_local, unique_slug):
+    """Onboards a tenant for real (tables in DynamoDB Local) and returns it, active."""
+    from provisioning.onboarding import onboarding_run_create, run_onboarding
+    from tenants.services import tenant_create
+
+    def make(slug: str | None = None, tier: str = "standard"):
+        slug = slug or unique_slug()
+        tenant = tenant_create(slug=slug, name=slug.title(), tier=tier, admin_email=f"admin@{slug}.example")
+        run_onboarding(onboarding_run_create(tenant).id)
+        tenant.refresh_from_db()
+        return tenant
+
+    return make
