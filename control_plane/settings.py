@@ -120,6 +120,15 @@ PULUMI_BACKEND_URL = env("PULUMI_BACKEND_URL", f"file://{BASE_DIR / '.local' / '
 PULUMI_WORKSPACES_DIR = Path(env("PULUMI_WORKSPACES_DIR", str(BASE_DIR / ".local" / "pulumi-workspaces")))
 OFFBOARDING_EXPORT_DIR = Path(env("OFFBOARDING_EXPORT_DIR", str(BASE_DIR / ".local" / "exports")))
 LOCAL_CELL_TABLE_BUDGET = int(env("LOCAL_CELL_TABLE_BUDGET", "10000"))
+# Provisioning, continued: the tenant program's config, cells, retries (issue 2).
+LOCAL_CELL_ENABLED = env_bool("LOCAL_CELL_ENABLED", not PRODUCTION)  # get_or_create the one local cell
+LOCAL_CELL_NAME = env("LOCAL_CELL_NAME", "local")
+PREMIUM_REPLICA_REGION = env("PREMIUM_REPLICA_REGION", "us-west-2")  # premium tiers' global-table replicas
+STREAM_CONSUMER_LAMBDA_HANDLER = env("STREAM_CONSUMER_LAMBDA_HANDLER", "resale.streams.lambda_handler.handle")
+TENANT_ROLE_TRUSTED_PRINCIPALS = [p for p in env("TENANT_ROLE_TRUSTED_PRINCIPALS", "").split(",") if p]
+PROVISIONING_EVALUATION_TIMEOUT = float(env("PROVISIONING_EVALUATION_TIMEOUT", "120"))
+PROVISIONING_STEP_MAX_RETRIES = int(env("PROVISIONING_STEP_MAX_RETRIES", "8"))
+PULUMI_CONFIG_PASSPHRASE = env("PULUMI_CONFIG_PASSPHRASE", "")
 
 # Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

@@ -25,7 +25,8 @@ class TableChange:
         return {"table": self.table, "action": self.action, "changes": self.changes}
 
 
-def _describe(client, name: str) -> dict | None:
+def describe_table_or_none(client, name: str) -> dict | None:
+    """The table's description, or None when it does not exist."""
     try:
         return client.describe_table(TableName=name)["Table"]
     except ClientError as exc:
@@ -59,7 +60,7 @@ def _ttl_attribute(client, name: str) -> str | None:
 def wait_until_active(client, name: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        table = _describe(client, name)
+        table = describe_table_or_none(client, name)
         busy = (
             table is None
             or table["TableStatus"] != "ACTIVE"
@@ -74,9 +75,17 @@ def wait_until_active(client, name: str, timeout: float = 120) -> dict:
         time.sleep(0.2)
 
 
+def wait_until_gone(client, name: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while describe_table_or_none(client, name) is not None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} was not deleted in {timeout}s")
+        time.sleep(0.2)
+
+
 def plan_table(client, spec: TableSpec) -> TableChange:
     """What ``apply_table`` would do, without doing it (like ``pulumi preview``)."""
-    table = _describe(client, spec.name)
+    table = describe_table_or_none(client, spec.name)
     if table is None:
         return TableChange(spec.name, CREATED, ["table"])
     changes = _differences(client, spec, table)
@@ -102,7 +111,7 @@ def _differences(client, spec: TableSpec, table: dict) -> list[str]:
 
 def apply_table(client, spec: TableSpec) -> TableChange:
     """Converges one table on its spec and reports what it changed."""
-    table = _describe(client, spec.name)
+    table = describe_table_or_none(client, spec.name)
     if table is None:
         _create(client, spec)
         change = TableChange(spec.name, CREATED, ["table"])
@@ -191,7 +200,7 @@ def _converge(client, spec: TableSpec, table: dict) -> list[str]:
 
 def delete_table(client, name: str) -> TableChange:
     """Deletes a table, lifting its deletion protection first; a table already gone is fine."""
-    table = _describe(client, name)
+    table = describe_table_or_none(client, name)
     if table is None:
         return TableChange(name, UNCHANGED, ["already absent"])
     if table.get("DeletionProtectionEnabled"):

@@ -24,6 +24,7 @@ class ProvisioningRun(models.Model):
     steps = models.JSONField(default=list, blank=True)
     plan = models.JSONField(default=list, blank=True)
     result = models.JSONField(default=list, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,106 +1,94 @@
 """Onboarding: the steps that take a tenant from ``provisioning`` to ``active``.
 
-Each step is idempotent and its completion is recorded on the run, so a worker killed at
-any step and run again resumes after the last finished step and makes no duplicates.
+place_in_cell -> apply_program (evaluate the tenant program and apply it: plan, then result)
+-> check_tables (each table answers a read) -> record_outputs (tables, streams, role ARN in
+Tenant.resources: what the data plane routes by and the stream consumer reads) -> grant_admin
+-> activate. Each step is idempotent; ``provisioning.workflow`` runs them.
 """
 
-import logging
-from collections.abc import Callable
-
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils import timezone
 from httpkit.dynamo import dynamodb_client
 
-from provisioning.dynamo_apply import apply_table
+from provisioning.cells import place_tenant_in_cell
+from provisioning.dynamo_apply import wait_until_active
+from provisioning.engines.base import program_config
+from provisioning.engines.selection import provisioning_engine
+from provisioning.errors import TableNotAnswering
 from provisioning.models import ProvisioningRun
-from provisioning.outputs import table_outputs
-from provisioning.table_specs import tenant_table_specs
+from provisioning.workflow import Steps, run_all_steps, run_create
 from tenants.models import Membership, Tenant
-from tenants.services import membership_grant, tenant_set_status
-
-logger = logging.getLogger(__name__)
+from tenants.services import membership_grant, record_tenant_event, tenant_set_status
 
 
-def apply_tenant_tables(run: ProvisioningRun) -> None:
+def place_in_cell(run: ProvisioningRun) -> None:
+    place_tenant_in_cell(tenant=run.tenant)
+
+
+def _merge_results(previous: list[dict], current: list[dict]) -> list[dict]:
+    """A re-run after a crash finds what the killed attempt created unchanged: keep 'created'."""
+    earlier = {(entry.get("resource") or entry.get("table")): entry for entry in previous}
+    merged = []
+    for entry in current:
+        before = earlier.get(entry.get("resource") or entry.get("table"))
+        if before and entry.get("action") == "unchanged" and before.get("action") in ("created", "changed"):
+            entry = before
+        merged.append(entry)
+    return merged
+
+
+def apply_program(run: ProvisioningRun) -> None:
+    engine = provisioning_engine()
+    deployment = engine.deploy(program_config(run.tenant, run.tenant.cell))
+    run.engine = engine.name
+    if not run.plan:
+        run.plan = deployment.plan
+    run.result = _merge_results(run.result, deployment.result)
+    run.outputs = deployment.outputs
+
+
+def check_tables(run: ProvisioningRun) -> None:
     client = dynamodb_client()
-    changes = [
-        apply_table(client, spec).as_dict() for spec in tenant_table_specs(run.tenant.slug, run.tenant.tier)
-    ]
-    run.result = changes
-    run.save(update_fields=["result"])
+    for role, name in run.outputs["tables"].items():
+        table = wait_until_active(client, name, timeout=60)
+        if table["TableName"] != name:
+            raise TableNotAnswering(f"{role} table {name} answered as {table['TableName']}")
+        client.scan(TableName=name, Limit=1, ConsistentRead=True)
 
 
-def record_tenant_outputs(run: ProvisioningRun) -> None:
+def record_outputs(run: ProvisioningRun) -> None:
     tenant = run.tenant
-    outputs = table_outputs(dynamodb_client(), tenant_table_specs(tenant.slug, tenant.tier))
-    tenant.resources = {**tenant.resources, **outputs}
+    tenant.resources = {**run.outputs, "cell": tenant.cell.name}
     tenant.save(update_fields=["resources", "updated_at"])
+    record_tenant_event(tenant=tenant, action="tenant.outputs_recorded", run=run.pk, engine=run.engine)
 
 
-def grant_admin_membership(run: ProvisioningRun) -> None:
+def grant_admin(run: ProvisioningRun) -> None:
     tenant = run.tenant
-    user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(
+    user, _ = get_user_model().objects.get_or_create(
         username=tenant.admin_email, defaults={"email": tenant.admin_email, "is_active": True}
     )
-    membership_grant(tenant=tenant, user=user, role=Membership.Role.ADMIN)
+    if not Membership.objects.filter(tenant=tenant, user=user, role=Membership.Role.ADMIN).exists():
+        membership_grant(tenant=tenant, user=user, role=Membership.Role.ADMIN)
 
 
-def activate_tenant(run: ProvisioningRun) -> None:
+def activate(run: ProvisioningRun) -> None:
     tenant_set_status(tenant=run.tenant, status=Tenant.Status.ACTIVE)
 
 
-ONBOARDING_STEPS: list[tuple[str, Callable[[ProvisioningRun], None]]] = [
-    ("apply_tables", apply_tenant_tables),
-    ("record_outputs", record_tenant_outputs),
-    ("grant_admin", grant_admin_membership),
-    ("activate", activate_tenant),
+ONBOARDING_STEPS: Steps = [
+    ("place_in_cell", place_in_cell),
+    ("apply_program", apply_program),
+    ("check_tables", check_tables),
+    ("record_outputs", record_outputs),
+    ("grant_admin", grant_admin),
+    ("activate", activate),
 ]
 
 
 def onboarding_run_create(tenant: Tenant) -> ProvisioningRun:
-    return ProvisioningRun.objects.create(
-        tenant=tenant,
-        kind=ProvisioningRun.Kind.ONBOARD,
-        steps=[{"name": name, "status": "pending"} for name, _ in ONBOARDING_STEPS],
-    )
-
-
-def _mark_step(run: ProvisioningRun, name: str, status: str, detail: str = "") -> None:
-    for step in run.steps:
-        if step["name"] == name:
-            step.update(status=status, at=timezone.now().isoformat(), detail=detail)
-    run.save(update_fields=["steps"])
+    return run_create(tenant=tenant, kind=ProvisioningRun.Kind.ONBOARD, steps=ONBOARDING_STEPS)
 
 
 def run_onboarding(run_id: int) -> ProvisioningRun:
-    """Runs the unfinished steps of an onboarding run in order; a finished run returns at once."""
-    run = ProvisioningRun.objects.select_related("tenant").get(pk=run_id)
-    if run.status == ProvisioningRun.Status.SUCCEEDED:
-        return run
-    run.status = ProvisioningRun.Status.RUNNING
-    run.error = ""
-    run.save(update_fields=["status", "error"])
-    done = {step["name"] for step in run.steps if step["status"] == "done"}
-    for name, step in ONBOARDING_STEPS:
-        if name in done:
-            continue
-        _mark_step(run, name, "running")
-        try:
-            step(run)
-        except Exception as exc:
-            logger.exception("onboarding step %s failed for %s", name, run.tenant.slug)
-            _mark_step(run, name, "failed", f"{type(exc).__name__}: {exc}")
-            with transaction.atomic():
-                run.status = ProvisioningRun.Status.FAILED
-                run.error = f"{name}: {type(exc).__name__}: {exc}"
-                run.finished_at = timezone.now()
-                run.save(update_fields=["status", "error", "finished_at"])
-                tenant_set_status(tenant=run.tenant, status=Tenant.Status.FAILED, reason=run.error)
-            raise
-        _mark_step(run, name, "done")
-    run.status = ProvisioningRun.Status.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at"])
-    return run
+    """Runs every unfinished onboarding step here and now (tests, fixtures, management use)."""
+    return run_all_steps(run_id=run_id, steps=ONBOARDING_STEPS)

@@ -10,6 +10,6 @@ def table_outputs(client, specs: list[TableSpec]) -> dict:
     for spec in specs:
         description = wait_until_active(client, spec.name)
         tables[spec.role] = spec.name
-        if description.get("LatestStreamArn") and spec.stream_view_type:
+        if description.get("LatestStreamArn") and spec.feeds_history:
             streams[spec.role] = description["LatestStreamArn"]
     return {"tables": tables, "streams": streams}

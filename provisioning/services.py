@@ -1,15 +1,66 @@
-"""What the control plane asks of provisioning."""
+"""What the control plane asks of provisioning: start onboarding, retry, offboard."""
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from provisioning.errors import NothingToRetry, TenantBusy
 from provisioning.models import ProvisioningRun
+from provisioning.offboarding import offboarding_run_create
 from provisioning.onboarding import onboarding_run_create
-from provisioning.tasks import onboard_tenant
+from provisioning.selectors import tenant_runs
+from provisioning.tasks import run_workflow_start
+from provisioning.workflow import run_resume
 from tenants.models import Tenant
+from tenants.services import record_tenant_event, tenant_set_status
+
+IN_FLIGHT = (ProvisioningRun.Status.PENDING, ProvisioningRun.Status.RUNNING)
 
 
 def start_onboarding(tenant: Tenant) -> ProvisioningRun:
-    """Records an onboarding run and queues it once the current transaction commits."""
+    """Records an onboarding run and queues its workflow once the current transaction commits."""
     run = onboarding_run_create(tenant)
-    transaction.on_commit(lambda: onboard_tenant.delay(run.id))
+    transaction.on_commit(lambda: run_workflow_start(run))
+    return run
+
+
+def retry_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
+    """Resumes the tenant's failed run (onboarding, or an offboarding) from the step that failed."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        run = tenant_runs(locked).first()
+        if run is None or run.status != ProvisioningRun.Status.FAILED:
+            raise NothingToRetry(f"Tenant {locked.slug} has no failed run to retry.")
+        resumed_status = (
+            Tenant.Status.PROVISIONING
+            if run.kind == ProvisioningRun.Kind.ONBOARD
+            else Tenant.Status.OFFBOARDING
+        )
+        tenant_set_status(tenant=locked, status=resumed_status, actor=actor)
+        run = run_resume(run=run)
+        record_tenant_event(tenant=locked, action="tenant.retried", actor=actor, run=run.pk, kind=run.kind)
+        transaction.on_commit(lambda: run_workflow_start(run))
+    tenant.refresh_from_db()
+    return run
+
+
+def start_offboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
+    """Moves the tenant to ``offboarding`` and queues the export-then-delete workflow.
+
+    Idempotent: a tenant already offboarding or offboarded gets its offboarding run back.
+    A failed offboarding is resumed, not started again.
+    """
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        latest = tenant_runs(locked).first()
+        if latest is not None and latest.kind == ProvisioningRun.Kind.OFFBOARD:
+            if latest.status in IN_FLIGHT or locked.status == Tenant.Status.OFFBOARDED:
+                return latest
+            if latest.status == ProvisioningRun.Status.FAILED:
+                return retry_onboarding(tenant=locked, actor=actor)
+        if latest is not None and latest.status in IN_FLIGHT:
+            raise TenantBusy(f"Tenant {locked.slug} is still being onboarded; offboard it when that ends.")
+        tenant_set_status(tenant=locked, status=Tenant.Status.OFFBOARDING, actor=actor)
+        run = offboarding_run_create(locked)
+        transaction.on_commit(lambda: run_workflow_start(run))
+    tenant.refresh_from_db()
     return run

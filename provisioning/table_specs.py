@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
-from resale.tables import TENANT_TABLE_MODELS
+from resale.tables import NEW_AND_OLD_IMAGES, TENANT_TABLE_MODELS
+
+from tenants.tiers import tier_policy
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,21 @@ class TableSpec:
     billing_mode: str = "PAY_PER_REQUEST"
     point_in_time_recovery: bool = True
     deletion_protection: bool = True
+    feeds_history: bool = False
+    """Whether the table's stream feeds the stream consumers (history, search, webhooks)."""
     tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-def tenant_table_name(slug: str, role: str) -> str:
-    return f"{settings.TENANT_TABLE_PREFIX}-{slug}-{role}"
+def tenant_table_name(slug: str, role: str, *, prefix: str | None = None) -> str:
+    return f"{prefix or settings.TENANT_TABLE_PREFIX}-{slug}-{role}"
 
 
-def table_spec_from_model(model: type[Model], *, role: str, name: str, tags: dict[str, str]) -> TableSpec:
+def table_spec_from_model(
+    model: type[Model], *, role: str, name: str, tags: dict[str, str], replicated: bool = False
+) -> TableSpec:
+    """The table a model describes. A replicated (global) table streams whatever the model says,
+    because DynamoDB global tables replicate through a NEW_AND_OLD_IMAGES stream; only the
+    model's own stream feeds the consumers."""
     schema = model._get_schema()
     keys = {k["KeyType"]: k["AttributeName"] for k in schema["key_schema"]}
     indexes = tuple(
@@ -65,6 +74,7 @@ def table_spec_from_model(model: type[Model], *, role: str, name: str, tags: dic
             key=lambda a: a.name,
         )
     )
+    model_stream = getattr(model.Meta, "stream_view_type", None)
     return TableSpec(
         role=role,
         name=name,
@@ -72,16 +82,26 @@ def table_spec_from_model(model: type[Model], *, role: str, name: str, tags: dic
         range_key=keys.get("RANGE"),
         attributes=attributes,
         global_secondary_indexes=indexes,
-        stream_view_type=getattr(model.Meta, "stream_view_type", None),
+        stream_view_type=NEW_AND_OLD_IMAGES if replicated else model_stream,
         ttl_attribute=ttl,
         billing_mode=getattr(model.Meta, "billing_mode", "PAY_PER_REQUEST"),
+        feeds_history=model_stream is not None,
         tags=tags,
     )
 
 
-def tenant_table_specs(slug: str, tier: str) -> list[TableSpec]:
+def tenant_table_specs(slug: str, tier: str, *, prefix: str | None = None) -> list[TableSpec]:
+    """Every table of one tenant. ``prefix`` defaults to the setting; the Pulumi program passes
+    its stack config instead, so it runs without Django settings."""
     tags = {"resale:tenant": slug, "resale:tier": tier, "resale:managed-by": "pulumi"}
+    replicated = tier_policy(tier).global_tables
     return [
-        table_spec_from_model(model, role=role, name=tenant_table_name(slug, role), tags=tags)
+        table_spec_from_model(
+            model,
+            role=role,
+            name=tenant_table_name(slug, role, prefix=prefix),
+            tags={**tags, "resale:table-role": role},
+            replicated=replicated,
+        )
         for role, model in TENANT_TABLE_MODELS.items()
     ]

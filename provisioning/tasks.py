@@ -1,8 +1,49 @@
-from celery import shared_task
+"""Celery tasks: one task runs one step of a run; a run's steps go out as a chain (the workflow).
 
-from provisioning.onboarding import run_onboarding
+Tasks take ids and re-read their state. ``acks_late`` with ``reject_on_worker_lost`` puts the
+message back when the worker dies mid-step, and the step, idempotent, runs again. Transient
+errors (DynamoDB or PostgreSQL unreachable, a Pulumi stack lock held) are retried with backoff;
+when the retries run out the run fails with the reason.
+"""
+
+from celery import Task, chain, shared_task
+from django.conf import settings
+
+from provisioning.errors import TRANSIENT_ERRORS
+from provisioning.models import ProvisioningRun
+from provisioning.offboarding import OFFBOARDING_STEPS
+from provisioning.onboarding import ONBOARDING_STEPS
+from provisioning.workflow import Steps, remaining_steps, run_fail, run_step
+
+STEPS_BY_KIND: dict[str, Steps] = {
+    ProvisioningRun.Kind.ONBOARD: ONBOARDING_STEPS,
+    ProvisioningRun.Kind.OFFBOARD: OFFBOARDING_STEPS,
+}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def onboard_tenant(run_id: int) -> None:
-    run_onboarding(run_id)
+class ProvisioningStepTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        run_id, name = args
+        run_fail(run_id=run_id, name=name, error=exc)
+
+
+@shared_task(
+    base=ProvisioningStepTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=settings.PROVISIONING_STEP_MAX_RETRIES,
+)
+def run_provisioning_step(run_id: int, name: str) -> None:
+    kind = ProvisioningRun.objects.values_list("kind", flat=True).get(pk=run_id)
+    run_step(run_id=run_id, name=name, steps=STEPS_BY_KIND[kind])
+
+
+def run_workflow_start(run: ProvisioningRun) -> None:
+    """Sends the run's unfinished steps as one chain."""
+    names = remaining_steps(run)
+    if names:
+        chain(*(run_provisioning_step.si(run.pk, name) for name in names)).apply_async()

@@ -40,7 +40,8 @@ def unique_slug():
 
 @pytest.fixture
 def provisioned_tenant(db, dynamodb_local, unique_slug):
-    """Onboards a tenant for real (tables in DynamoDB Local) and returns it, active."""
+    """Onboards a tenant for real (the tenant program evaluated, its tables applied to DynamoDB Local,
+    every onboarding step run in this process) and returns it, active."""
     from provisioning.onboarding import onboarding_run_create, run_onboarding
     from tenants.services import tenant_create
 

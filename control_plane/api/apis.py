@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provisioning.selectors import tenant_runs
-from provisioning.services import start_onboarding
+from provisioning.services import retry_onboarding, start_offboarding, start_onboarding
 from tenants.api_keys import api_key_issue
 from tenants.models import SLUG_VALIDATOR, ApiKey, Tenant
 from tenants.selectors import tenant_list
@@ -114,6 +114,20 @@ class TenantDetailApi(StaffAPIView):
     def get(self, request: Request, slug: str) -> Response:
         tenant = get_object_or_404(Tenant.objects.select_related("cell"), slug=slug)
         return Response(TenantDetailSerializer(tenant).data)
+
+    @extend_schema(request=None, responses={202: TenantSummarySerializer})
+    def delete(self, request: Request, slug: str) -> Response:
+        tenant = get_object_or_404(Tenant, slug=slug)
+        start_offboarding(tenant=tenant, actor=request.user)
+        return Response(TenantSummarySerializer(tenant).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TenantRetryApi(StaffAPIView):
+    @extend_schema(request=None, responses={202: TenantSummarySerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        tenant = get_object_or_404(Tenant, slug=slug)
+        retry_onboarding(tenant=tenant, actor=request.user)
+        return Response(TenantSummarySerializer(tenant).data, status=status.HTTP_202_ACCEPTED)
 
 
 class TenantSuspendApi(StaffAPIView):

@@ -1,0 +1,43 @@
+"""Provisioning's own errors, and the ones worth retrying rather than failing a tenant for."""
+
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from django.db import InterfaceError, OperationalError
+from httpkit.problems import ProblemError
+from rest_framework import status
+
+from provisioning.engines.automation import StackLocked
+
+
+class NothingToRetry(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Nothing to retry"
+
+
+class TenantBusy(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Tenant busy"
+
+
+class TableNotAnswering(Exception):
+    """A table the program created does not answer a read."""
+
+
+class ExportMismatch(Exception):
+    """An export's line count differs from the table's item count: nothing is deleted."""
+
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    StackLocked,
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    OperationalError,
+    InterfaceError,
+)
+"""A step that raises one of these is retried by its task with backoff, not failed."""

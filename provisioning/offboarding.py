@@ -1,0 +1,145 @@
+"""Offboarding: export every table of the tenant, verify the export, then delete its resources.
+
+export_tables (JSON lines per table, DynamoDB's typed JSON, under
+OFFBOARDING_EXPORT_DIR/<slug>/<run id>/) -> verify_export (each file's line count equals a
+fresh scan count and the count seen while exporting; a manifest records them) -> destroy_resources
+(tables deleted with their deletion protection lifted, through the engine) -> mark_offboarded
+(resources cleared). Nothing is deleted before the export is verified. Each step is idempotent.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from httpkit.dynamo import dynamodb_client
+
+from provisioning.dynamo_apply import describe_table_or_none
+from provisioning.engines.base import program_config
+from provisioning.engines.selection import provisioning_engine
+from provisioning.errors import ExportMismatch
+from provisioning.models import ProvisioningRun
+from provisioning.table_specs import tenant_table_specs
+from provisioning.workflow import Steps, run_all_steps, run_create
+from tenants.models import Tenant
+from tenants.services import record_tenant_event, tenant_set_status
+
+
+def export_dir(run: ProvisioningRun) -> Path:
+    return Path(settings.OFFBOARDING_EXPORT_DIR) / run.tenant.slug / str(run.pk)
+
+
+def tenant_tables(tenant: Tenant) -> dict[str, str]:
+    """Every table the tenant may have, by role: recorded outputs, and the program's names for a
+    tenant whose onboarding failed before recording them."""
+    names = {spec.role: spec.name for spec in tenant_table_specs(tenant.slug, tenant.tier)}
+    return {**names, **tenant.resources.get("tables", {})}
+
+
+def _scan_pages(client, name: str, **kwargs):
+    start_key = None
+    while True:
+        page = client.scan(
+            TableName=name,
+            ConsistentRead=True,
+            **kwargs,
+            **({"ExclusiveStartKey": start_key} if start_key else {}),
+        )
+        yield page
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            return
+
+
+def _export_table(client, name: str, path: Path) -> dict:
+    """Writes one table as JSON lines, atomically (a killed export leaves no partial file)."""
+    partial = path.with_suffix(".jsonl.partial")
+    digest = hashlib.sha256()
+    count = 0
+    with partial.open("w", encoding="utf-8") as out:
+        for page in _scan_pages(client, name):
+            for item in page["Items"]:
+                line = json.dumps(item, sort_keys=True, separators=(",", ":")) + "\n"
+                out.write(line)
+                digest.update(line.encode())
+                count += 1
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+    return {"table": name, "file": str(path), "items": count, "sha256": digest.hexdigest()}
+
+
+def export_tables(run: ProvisioningRun) -> None:
+    client = dynamodb_client()
+    directory = export_dir(run)
+    directory.mkdir(parents=True, exist_ok=True)
+    exported = {}
+    for role, name in sorted(tenant_tables(run.tenant).items()):
+        if describe_table_or_none(client, name) is None:
+            continue
+        exported[role] = _export_table(client, name, directory / f"{role}.jsonl")
+    run.outputs = {**run.outputs, "export": {"dir": str(directory), "tables": exported}}
+
+
+def _line_count(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines)
+
+
+def verify_export(run: ProvisioningRun) -> None:
+    client = dynamodb_client()
+    export = run.outputs["export"]
+    for role, entry in export["tables"].items():
+        lines = _line_count(Path(entry["file"]))
+        scanned = sum(page["Count"] for page in _scan_pages(client, entry["table"], Select="COUNT"))
+        if not lines == scanned == entry["items"]:
+            raise ExportMismatch(
+                f"{role}: export has {lines} lines, the scan while exporting saw {entry['items']}, "
+                f"the table now counts {scanned}"
+            )
+        entry["verified_items"] = scanned
+    export["verified_at"] = timezone.now().isoformat()
+    manifest = Path(export["dir"]) / "manifest.json"
+    manifest.write_text(json.dumps({"tenant": run.tenant.slug, "run": run.pk, **export}, indent=2))
+    run.outputs = {**run.outputs, "export": export}
+
+
+def destroy_resources(run: ProvisioningRun) -> None:
+    tenant = run.tenant
+    if tenant.cell is None:
+        run.result = []  # never placed, so the program never ran: nothing exists to destroy
+        return
+    engine = provisioning_engine()
+    run.engine = engine.name
+    run.result = engine.destroy(
+        program_config(tenant, tenant.cell, deletion_protection=False),
+        table_names=sorted(tenant_tables(tenant).values()),
+    )
+
+
+def mark_offboarded(run: ProvisioningRun) -> None:
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=run.tenant.pk)
+        tenant.resources = {}
+        tenant.save(update_fields=["resources", "updated_at"])
+        record_tenant_event(tenant=tenant, action="tenant.exported", **run.outputs.get("export", {}))
+        tenant_set_status(tenant=tenant, status=Tenant.Status.OFFBOARDED)
+
+
+OFFBOARDING_STEPS: Steps = [
+    ("export_tables", export_tables),
+    ("verify_export", verify_export),
+    ("destroy_resources", destroy_resources),
+    ("mark_offboarded", mark_offboarded),
+]
+
+
+def offboarding_run_create(tenant: Tenant) -> ProvisioningRun:
+    return run_create(tenant=tenant, kind=ProvisioningRun.Kind.OFFBOARD, steps=OFFBOARDING_STEPS)
+
+
+def run_offboarding(run_id: int) -> ProvisioningRun:
+    return run_all_steps(run_id=run_id, steps=OFFBOARDING_STEPS)

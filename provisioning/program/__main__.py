@@ -1,0 +1,39 @@
+"""The tenant program: reads the stack's config and declares one TenantStack.
+
+An operator runs it with ``pulumi up --stack tenant-<slug>`` (config: slug, tier, consumerHandler,
+replicaRegion for premium; optional tablePrefix, trustedPrincipals, deletionProtection); the engines in
+``provisioning.engines`` run the same file.
+"""
+
+from pathlib import Path
+
+import pulumi
+
+from provisioning.program.tenant_stack import TenantStack, TenantStackArgs
+from provisioning.table_specs import tenant_table_specs
+
+config = pulumi.Config()
+slug = config.require("slug")
+tier = config.require("tier")
+prefix = config.get("tablePrefix") or "resale"
+
+tenant = TenantStack(
+    f"tenant-{slug}",
+    TenantStackArgs(
+        slug=slug,
+        tier=tier,
+        tables=tenant_table_specs(slug, tier, prefix=prefix),
+        resource_prefix=prefix,
+        consumer_handler=config.require("consumerHandler"),
+        consumer_code=pulumi.FileArchive(str(Path(__file__).resolve().parents[2] / "platform")),
+        replica_region=config.get("replicaRegion") or None,
+        deletion_protection=config.get_bool("deletionProtection") is not False,
+        trusted_principal_arns=tuple(config.get_object("trustedPrincipals") or ()),
+    ),
+)
+
+pulumi.export("tables", tenant.table_names)
+pulumi.export("streams", tenant.stream_arns)
+pulumi.export("role_arn", tenant.role.arn)
+pulumi.export("consumer_function", tenant.consumer.name)
+pulumi.export("dead_letter_queue_arn", tenant.dead_letter_queue.arn)

@@ -1,0 +1,314 @@
+"""The tenant program's one component: everything a tenant owns on AWS, declared from the table specs.
+
+Per tenant: its DynamoDB tables (keys, GSIs, streams, TTL, point-in-time recovery, deletion
+protection, tags; premium tenants replicate to a second region as global tables), one IAM role
+whose policy reaches only those tables, their indexes and streams, and the stream consumers (a
+Lambda function fed by one event source mapping per history-feeding stream, failures going to
+an SQS dead-letter queue). Nothing here does I/O: Pulumi reads the code archive and talks to AWS.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from provisioning.table_specs import TableSpec
+from tenants.tiers import tier_policy
+
+COMPONENT_TYPE = "resale:tenant:TenantStack"
+TABLE_DATA_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
+STREAM_READ_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+LOG_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class TenantStackArgs:
+    slug: str
+    tier: str
+    tables: Sequence[TableSpec]
+    resource_prefix: str
+    consumer_handler: str
+    consumer_code: pulumi.Archive
+    replica_region: str | None = None
+    deletion_protection: bool = True
+    """False only on the way out: offboarding lifts it so that the stack can be destroyed."""
+    trusted_principal_arns: Sequence[str] = field(default_factory=tuple)
+    """Principals besides Lambda that may assume the tenant's role (the data plane, through STS)."""
+
+
+def region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def in_region(arn: str, region: str) -> str:
+    """The same ARN in another region: where a global table's replica lives."""
+    parts = arn.split(":")
+    parts[3] = region
+    return ":".join(parts)
+
+
+def log_group_arn(*, function_arn: str, function_name: str) -> str:
+    partition, region, account = (
+        function_arn.split(":")[1],
+        region_of(function_arn),
+        function_arn.split(":")[4],
+    )
+    return f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}:*"
+
+
+def tenant_access_policy(
+    *,
+    table_arns: Sequence[str],
+    streamed_table_arns: Sequence[str],
+    dead_letter_queue_arn: str,
+    function_log_group_arn: str,
+    replica_region: str | None = None,
+) -> dict:
+    """The role's only policy: every resource it names belongs to this tenant."""
+    tables = list(table_arns)
+    if replica_region:
+        tables += [in_region(arn, replica_region) for arn in table_arns]
+    statements = [
+        {
+            "Sid": "TenantTables",
+            "Effect": "Allow",
+            "Action": TABLE_DATA_ACTIONS,
+            "Resource": sorted(tables + [f"{arn}/index/*" for arn in tables]),
+        },
+        {
+            "Sid": "TenantDeadLetterQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [dead_letter_queue_arn],
+        },
+        {
+            "Sid": "ConsumerLogs",
+            "Effect": "Allow",
+            "Action": LOG_ACTIONS,
+            "Resource": [function_log_group_arn],
+        },
+    ]
+    if streamed_table_arns:
+        statements.insert(
+            1,
+            {
+                "Sid": "TenantStreams",
+                "Effect": "Allow",
+                "Action": STREAM_READ_ACTIONS,
+                "Resource": sorted(f"{arn}/stream/*" for arn in streamed_table_arns),
+            },
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def assume_role_policy(trusted_principal_arns: Sequence[str]) -> dict:
+    statements = [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    if trusted_principal_arns:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(trusted_principal_arns)},
+                "Action": "sts:AssumeRole",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _table_args(spec: TableSpec, args: TenantStackArgs, replicated: bool) -> dict:
+    table = {
+        "name": spec.name,
+        "billing_mode": spec.billing_mode,
+        "hash_key": spec.hash_key,
+        "range_key": spec.range_key,
+        "attributes": [aws.dynamodb.TableAttributeArgs(name=a.name, type=a.type) for a in spec.attributes],
+        "global_secondary_indexes": [
+            aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                name=index.name,
+                projection_type=index.projection_type,
+                key_schemas=[
+                    aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                        attribute_name=index.hash_key, key_type="HASH"
+                    ),
+                    *(
+                        [
+                            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                                attribute_name=index.range_key, key_type="RANGE"
+                            )
+                        ]
+                        if index.range_key
+                        else []
+                    ),
+                ],
+            )
+            for index in spec.global_secondary_indexes
+        ],
+        "stream_enabled": spec.stream_view_type is not None,
+        "stream_view_type": spec.stream_view_type,
+        "point_in_time_recovery": aws.dynamodb.TablePointInTimeRecoveryArgs(
+            enabled=spec.point_in_time_recovery
+        ),
+        "deletion_protection_enabled": spec.deletion_protection and args.deletion_protection,
+        "tags": dict(spec.tags),
+    }
+    if spec.ttl_attribute:
+        table["ttl"] = aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
+    if replicated:
+        table["replicas"] = [
+            aws.dynamodb.TableReplicaArgs(
+                region_name=args.replica_region,
+                point_in_time_recovery=spec.point_in_time_recovery,
+                deletion_protection_enabled=spec.deletion_protection and args.deletion_protection,
+                propagate_tags=True,
+            )
+        ]
+    return table
+
+
+class TenantStack(pulumi.ComponentResource):
+    """One tenant's infrastructure. Outputs: tables and streams by role, the role ARN, the consumer."""
+
+    def __init__(self, name: str, args: TenantStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        replicated = tier_policy(args.tier).global_tables
+        if replicated and not args.replica_region:
+            raise ValueError(f"tier {args.tier} replicates its tables: a replica region is required")
+        tags = {"resale:tenant": args.slug, "resale:tier": args.tier, "resale:managed-by": "pulumi"}
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.tables: dict[str, aws.dynamodb.Table] = {
+            spec.role: aws.dynamodb.Table(
+                f"{name}-{spec.role}",
+                **_table_args(spec, args, replicated),
+                opts=child,
+            )
+            for spec in args.tables
+        }
+        streamed = [spec.role for spec in args.tables if spec.feeds_history]
+
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-streams-dlq",
+            name=f"{args.resource_prefix}-{args.slug}-streams-dlq",
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{args.resource_prefix}-{args.slug}-data",
+            description=f"Reaches only the tables and streams of tenant {args.slug}",
+            assume_role_policy=json.dumps(assume_role_policy(args.trusted_principal_arns)),
+            tags=tags,
+            opts=child,
+        )
+        function_name = f"{args.resource_prefix}-{args.slug}-streams"
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-consumer-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
+        )
+        self.consumer = aws.lambda_.Function(
+            f"{name}-consumer",
+            name=function_name,
+            role=self.role.arn,
+            runtime="python3.11",
+            handler=args.consumer_handler,
+            code=args.consumer_code,
+            timeout=60,
+            memory_size=256,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "RESALE_TENANT": args.slug,
+                    "RESALE_TABLES": json.dumps(
+                        {spec.role: spec.name for spec in args.tables}, sort_keys=True
+                    ),
+                }
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name=f"{args.resource_prefix}-{args.slug}-data",
+            role=self.role.id,
+            policy=pulumi.Output.all(
+                tables=[table.arn for table in self.tables.values()],
+                streamed=[self.tables[role].arn for role in streamed],
+                queue=self.dead_letter_queue.arn,
+                function=self.consumer.arn,
+            ).apply(
+                lambda arns: json.dumps(
+                    tenant_access_policy(
+                        table_arns=arns["tables"],
+                        streamed_table_arns=arns["streamed"],
+                        dead_letter_queue_arn=arns["queue"],
+                        function_log_group_arn=log_group_arn(
+                            function_arn=arns["function"], function_name=function_name
+                        ),
+                        replica_region=args.replica_region if replicated else None,
+                    )
+                )
+            ),
+            opts=child,
+        )
+        self.mappings: dict[str, aws.lambda_.EventSourceMapping] = {
+            role: aws.lambda_.EventSourceMapping(
+                f"{name}-{role}-stream",
+                event_source_arn=self.tables[role].stream_arn,
+                function_name=self.consumer.arn,
+                starting_position="TRIM_HORIZON",
+                batch_size=100,
+                maximum_batching_window_in_seconds=1,
+                bisect_batch_on_function_error=True,
+                maximum_retry_attempts=5,
+                maximum_record_age_in_seconds=24 * 3600,
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=self.dead_letter_queue.arn
+                    )
+                ),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+            )
+            for role in streamed
+        }
+
+        self.table_names = pulumi.Output.from_input({role: table.name for role, table in self.tables.items()})
+        self.stream_arns = pulumi.Output.from_input({role: self.tables[role].stream_arn for role in streamed})
+        self.register_outputs(
+            {
+                "tables": self.table_names,
+                "streams": self.stream_arns,
+                "role_arn": self.role.arn,
+                "consumer_function": self.consumer.name,
+                "dead_letter_queue_arn": self.dead_letter_queue.arn,
+            }
+        )
