@@ -1,8 +1,8 @@
 """Offboarding: export every table of the tenant, verify the export, then delete its resources.
 
 export_tables (JSON lines per table, DynamoDB's typed JSON, under
-OFFBOARDING_EXPORT_DIR/<slug>/<run id>/) -> verify_export (each file's line count equals a
-fresh scan count and the count seen while exporting; a manifest records them) -> destroy_resources
+OFFBOARDING_EXPORT_DIR/<slug>/<run id>/, then verified: each file's line count must equal a fresh
+scan count and the count seen while exporting; a manifest records them) -> destroy_resources
 (tables deleted with their deletion protection lifted, through the engine) -> mark_offboarded
 (resources cleared). Nothing is deleted before the export is verified. Each step is idempotent.
 """
@@ -72,38 +72,40 @@ def _export_table(client, name: str, path: Path) -> dict:
     return {"table": name, "file": str(path), "items": count, "sha256": digest.hexdigest()}
 
 
-def export_tables(run: ProvisioningRun) -> None:
-    client = dynamodb_client()
-    directory = export_dir(run)
-    directory.mkdir(parents=True, exist_ok=True)
-    exported = {}
-    for role, name in sorted(tenant_tables(run.tenant).items()):
-        if describe_table_or_none(client, name) is None:
-            continue
-        exported[role] = _export_table(client, name, directory / f"{role}.jsonl")
-    run.outputs = {**run.outputs, "export": {"dir": str(directory), "tables": exported}}
-
-
 def _line_count(path: Path) -> int:
     with path.open("rb") as lines:
         return sum(1 for _ in lines)
 
 
-def verify_export(run: ProvisioningRun) -> None:
+def _verify_table_export(client, role: str, entry: dict) -> None:
+    lines = _line_count(Path(entry["file"]))
+    scanned = sum(page["Count"] for page in _scan_pages(client, entry["table"], Select="COUNT"))
+    if not lines == scanned == entry["items"]:
+        raise ExportMismatch(
+            f"{role}: the export has {lines} lines, the scan while exporting saw {entry['items']} items, "
+            f"the table now counts {scanned}"
+        )
+    entry["verified_items"] = scanned
+
+
+def export_tables(run: ProvisioningRun) -> None:
+    """Exports each existing table, then checks the export against a fresh count of the table.
+
+    Export and verification are one step: a failed verification is retried by exporting again.
+    """
     client = dynamodb_client()
-    export = run.outputs["export"]
-    for role, entry in export["tables"].items():
-        lines = _line_count(Path(entry["file"]))
-        scanned = sum(page["Count"] for page in _scan_pages(client, entry["table"], Select="COUNT"))
-        if not lines == scanned == entry["items"]:
-            raise ExportMismatch(
-                f"{role}: export has {lines} lines, the scan while exporting saw {entry['items']}, "
-                f"the table now counts {scanned}"
-            )
-        entry["verified_items"] = scanned
-    export["verified_at"] = timezone.now().isoformat()
-    manifest = Path(export["dir"]) / "manifest.json"
-    manifest.write_text(json.dumps({"tenant": run.tenant.slug, "run": run.pk, **export}, indent=2))
+    directory = export_dir(run)
+    directory.mkdir(parents=True, exist_ok=True)
+    tables = {}
+    for role, name in sorted(tenant_tables(run.tenant).items()):
+        if describe_table_or_none(client, name) is not None:
+            tables[role] = _export_table(client, name, directory / f"{role}.jsonl")
+    for role, entry in tables.items():
+        _verify_table_export(client, role, entry)
+    export = {"dir": str(directory), "tables": tables, "verified_at": timezone.now().isoformat()}
+    (directory / "manifest.json").write_text(
+        json.dumps({"tenant": run.tenant.slug, "run": run.pk, **export}, indent=2)
+    )
     run.outputs = {**run.outputs, "export": export}
 
 
@@ -131,7 +133,6 @@ def mark_offboarded(run: ProvisioningRun) -> None:
 
 OFFBOARDING_STEPS: Steps = [
     ("export_tables", export_tables),
-    ("verify_export", verify_export),
     ("destroy_resources", destroy_resources),
     ("mark_offboarded", mark_offboarded),
 ]

@@ -23,6 +23,23 @@ def dynamodb_local():
 
 
 @pytest.fixture
+def own_dynamodb_local(dynamodb_local, settings, monkeypatch):
+    """A DynamoDB Local of the test's own, for tests that add an index to an existing table.
+
+    DynamoDB Local runs its background jobs on a pool of 10 threads: three schedulers, one job per
+    TTL-enabled table for as long as the table lives, and index creation. Past seven TTL tables
+    (four tenants) a new index stays CREATING forever, so such a test cannot share the session's.
+    """
+    from tests.dynamodb_local import DynamoDBLocal
+
+    server = DynamoDBLocal().start()
+    settings.DYNAMODB_ENDPOINT = server.endpoint
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", server.endpoint)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def ddb(dynamodb_local):
     """A boto3 DynamoDB client on the session's DynamoDB Local."""
     from httpkit.dynamo import dynamodb_client

@@ -30,7 +30,10 @@ def test_created_tables_have_the_keys_indexes_streams_and_ttl_of_the_models(ddb,
     assert "StreamSpecification" not in history
 
 
-def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(ddb, unique_slug):
+def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(own_dynamodb_local, unique_slug):
+    from httpkit.dynamo import dynamodb_client
+
+    ddb = dynamodb_client()
     spec = next(s for s in tenant_table_specs(unique_slug(), "standard") if s.role == "orders")
     apply_table(ddb, spec)
     changed = type(spec)(

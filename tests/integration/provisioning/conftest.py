@@ -1,0 +1,29 @@
+import pytest
+
+
+@pytest.fixture
+def celery_eager():
+    """Celery runs each task inline, as the chain would step by step on a worker."""
+    from control_plane.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def tenant_tables_in_dynamodb(ddb):
+    """The names of the tables DynamoDB holds for a tenant (by its table-name prefix)."""
+
+    def list_for(slug: str) -> set[str]:
+        names, start = [], None
+        while True:
+            page = ddb.list_tables(**({"ExclusiveStartTableName": start} if start else {}), Limit=100)
+            names += page["TableNames"]
+            start = page.get("LastEvaluatedTableName")
+            if not start:
+                break
+        return {name for name in names if name.startswith(f"resale-{slug}-")}
+
+    return list_for

@@ -1,0 +1,254 @@
+"""The tenant program under Pulumi's mocks: what it declares for each tier, and what its role can reach."""
+
+import json
+
+import pulumi
+import pytest
+
+ACCOUNT = "123456789012"
+REGION = "eu-central-1"
+REPLICA_REGION = "eu-west-1"
+
+
+class TenantMocks(pulumi.runtime.Mocks):
+    """Echoes inputs as state and gives each resource the ARN AWS would, recording what was declared."""
+
+    def __init__(self) -> None:
+        self.declared: dict[str, tuple[str, dict]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        name = args.inputs.get("name", args.name)
+        state = dict(args.inputs)
+        if args.typ == "aws:dynamodb/table:Table":
+            state["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            if args.inputs.get("streamEnabled"):
+                state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
+        elif args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        elif args.typ == "aws:sqs/queue:Queue":
+            state["arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        elif args.typ == "aws:lambda/function:Function":
+            state["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.declared[args.name] = (args.typ, dict(args.inputs))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+        return {}, None
+
+    def of(self, stack: str, typ: str) -> dict[str, dict]:
+        return {
+            name: inputs
+            for name, (t, inputs) in self.declared.items()
+            if t == typ and name.startswith(f"{stack}-")
+        }
+
+
+MOCKS = TenantMocks()
+pulumi.runtime.set_mocks(MOCKS, project="resale-tenant", stack="test", preview=False)
+
+from provisioning.program.tenant_stack import TenantStack, TenantStackArgs  # noqa: E402
+from provisioning.table_specs import tenant_table_specs  # noqa: E402
+
+ROLES = {"listings", "orders", "links", "clicks", "idempotency", "history"}
+HISTORY_FEEDING = {"listings", "orders", "links", "clicks"}
+
+
+def tenant_stack(slug: str, tier: str) -> TenantStack:
+    return TenantStack(
+        f"tenant-{slug}",
+        TenantStackArgs(
+            slug=slug,
+            tier=tier,
+            tables=tenant_table_specs(slug, tier, prefix="resale"),
+            resource_prefix="resale",
+            consumer_handler="resale.streams.lambda_handler.handle",
+            consumer_code=pulumi.AssetArchive({"handler.py": pulumi.StringAsset("def handle(e, c): pass\n")}),
+            replica_region=REPLICA_REGION if tier == "premium" else None,
+        ),
+    )
+
+
+def settled(stack: TenantStack) -> pulumi.Output:
+    """An output that resolves once every resource of the stack has been registered."""
+    return pulumi.Output.all(
+        [t.arn for t in stack.tables.values()],
+        [m.id for m in stack.mappings.values()],
+        stack.policy.policy,
+        stack.consumer.arn,
+        stack.role.arn,
+        stack.dead_letter_queue.arn,
+    )
+
+
+def tables_by_role(stack_name: str) -> dict[str, dict]:
+    tables = MOCKS.of(stack_name, "aws:dynamodb/table:Table")
+    return {inputs["tags"]["resale:table-role"]: inputs for inputs in tables.values()}
+
+
+@pulumi.runtime.test
+def test_a_standard_tenant_declares_its_tables_with_keys_indexes_streams_ttl_recovery_protection_and_tags():
+    stack = tenant_stack("std-one", "standard")
+
+    def check(_):
+        tables = tables_by_role("tenant-std-one")
+        assert set(tables) == ROLES
+        assert {t["name"] for t in tables.values()} == {f"resale-std-one-{role}" for role in ROLES}
+        listings = tables["listings"]
+        assert (listings["hashKey"], listings.get("rangeKey")) == ("id", None)
+        assert {
+            g["name"]: [(k["attributeName"], k["keyType"]) for k in g["keySchemas"]]
+            for g in listings["globalSecondaryIndexes"]
+        } == {
+            "by_seller": [("seller_id", "HASH"), ("created_at", "RANGE")],
+            "by_status": [("status", "HASH"), ("created_at", "RANGE")],
+            "by_category": [("category", "HASH"), ("created_at", "RANGE")],
+        }
+        assert [g["name"] for g in tables["orders"]["globalSecondaryIndexes"]] == ["by_buyer"]
+        assert (tables["clicks"]["hashKey"], tables["clicks"]["rangeKey"]) == ("code", "clicked_at")
+        for role, table in tables.items():
+            streamed = role in HISTORY_FEEDING
+            assert table["streamEnabled"] is streamed, role
+            assert table.get("streamViewType") == ("NEW_AND_OLD_IMAGES" if streamed else None), role
+            assert table["pointInTimeRecovery"] == {"enabled": True}
+            assert table["deletionProtectionEnabled"] is True
+            assert table["billingMode"] == "PAY_PER_REQUEST"
+            assert table["tags"]["resale:tenant"] == "std-one" and table["tags"]["resale:tier"] == "standard"
+            assert "replicas" not in table
+        assert {role: t["ttl"] for role, t in tables.items() if "ttl" in t} == {
+            "clicks": {"attributeName": "expires_at", "enabled": True},
+            "idempotency": {"attributeName": "expires_at", "enabled": True},
+        }
+
+    return settled(stack).apply(check)
+
+
+@pulumi.runtime.test
+def test_a_premium_tenant_replicates_every_table_to_the_second_region_as_global_tables():
+    stack = tenant_stack("prem-one", "premium")
+
+    def check(_):
+        tables = tables_by_role("tenant-prem-one")
+        assert set(tables) == ROLES
+        for table in tables.values():
+            assert [r["regionName"] for r in table["replicas"]] == [REPLICA_REGION]
+            assert table["replicas"][0]["pointInTimeRecovery"] is True
+            # Global tables replicate through a NEW_AND_OLD_IMAGES stream, so every table has one.
+            assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_AND_OLD_IMAGES")
+            assert table["tags"]["resale:tier"] == "premium"
+        # ...but only the model's streams feed the consumers.
+        assert len(MOCKS.of("tenant-prem-one", "aws:lambda/eventSourceMapping:EventSourceMapping")) == 4
+
+    return settled(stack).apply(check)
+
+
+def test_a_premium_tenant_without_a_replica_region_is_refused():
+    with pytest.raises(ValueError, match="replica region"):
+        TenantStack(
+            "tenant-prem-none",
+            TenantStackArgs(
+                slug="prem-none",
+                tier="premium",
+                tables=tenant_table_specs("prem-none", "premium", prefix="resale"),
+                resource_prefix="resale",
+                consumer_handler="h.handle",
+                consumer_code=pulumi.AssetArchive({}),
+            ),
+        )
+
+
+@pulumi.runtime.test
+def test_each_history_feeding_stream_has_a_mapping_with_a_dead_letter_queue_and_bisect_on_error():
+    stack = tenant_stack("esm-one", "standard")
+
+    def check(values):
+        table_arns, _, _, function_arn, role_arn, queue_arn = values
+        mappings = MOCKS.of("tenant-esm-one", "aws:lambda/eventSourceMapping:EventSourceMapping")
+        tables = tables_by_role("tenant-esm-one")
+        expected_sources = {
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{tables[role]['name']}/stream/2026-01-01T00:00:00.000"
+            for role in HISTORY_FEEDING
+        }
+        assert {m["eventSourceArn"] for m in mappings.values()} == expected_sources
+        for mapping in mappings.values():
+            assert mapping["functionName"] == function_arn
+            assert mapping["bisectBatchOnFunctionError"] is True
+            assert mapping["destinationConfig"] == {"onFailure": {"destinationArn": queue_arn}}
+            assert mapping["startingPosition"] == "TRIM_HORIZON"
+            assert mapping["maximumRetryAttempts"] > 0
+        (function,) = MOCKS.of("tenant-esm-one", "aws:lambda/function:Function").values()
+        assert function["role"] == role_arn
+        assert function["handler"] == "resale.streams.lambda_handler.handle"
+        assert json.loads(function["environment"]["variables"]["RESALE_TABLES"]) == {
+            role: t["name"] for role, t in tables.items()
+        }
+        assert function["environment"]["variables"]["RESALE_TENANT"] == "esm-one"
+
+    return settled(stack).apply(check)
+
+
+def own_resources(slug: str, region: str = REGION, replica_region: str | None = None) -> set[str]:
+    regions = [region] + ([replica_region] if replica_region else [])
+    tables = {f"arn:aws:dynamodb:{r}:{ACCOUNT}:table/resale-{slug}-{role}" for role in ROLES for r in regions}
+    return (
+        tables
+        | {f"{arn}/index/*" for arn in tables}
+        | {
+            f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/resale-{slug}-{role}/stream/*"
+            for role in HISTORY_FEEDING
+        }
+        | {f"arn:aws:sqs:{region}:{ACCOUNT}:resale-{slug}-streams-dlq"}
+        | {f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/lambda/resale-{slug}-streams:*"}
+    )
+
+
+def policy_resources(policy: str) -> set[str]:
+    resources = set()
+    for statement in json.loads(policy)["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert "NotResource" not in statement and "NotAction" not in statement
+        resources.update(
+            [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        )
+    return resources
+
+
+@pulumi.runtime.test
+def test_the_role_policy_names_only_the_tenants_own_tables_indexes_streams_queue_and_logs():
+    # "shop" is a prefix of "shop-two": a wildcard on the name would let one reach the other.
+    shop, shop_two = tenant_stack("shop", "standard"), tenant_stack("shop-two", "standard")
+
+    def check(values):
+        shop_policy, shop_two_policy = values
+        assert policy_resources(shop_policy) == own_resources("shop")
+        assert policy_resources(shop_two_policy) == own_resources("shop-two")
+        for resource in policy_resources(shop_policy):
+            assert "shop-two" not in resource
+            assert resource != "*" and f":{ACCOUNT}:" in resource
+
+    return pulumi.Output.all(settled(shop), settled(shop_two)).apply(
+        lambda _: pulumi.Output.all(shop.policy.policy, shop_two.policy.policy).apply(check)
+    )
+
+
+@pulumi.runtime.test
+def test_a_premium_role_reaches_its_own_replicas_and_nothing_else():
+    stack = tenant_stack("prem-pol", "premium")
+
+    def check(values):
+        policy = values[2]
+        assert policy_resources(policy) == own_resources("prem-pol", replica_region=REPLICA_REGION)
+
+    return settled(stack).apply(check)
+
+
+@pulumi.runtime.test
+def test_the_role_is_assumable_by_lambda_only_unless_a_platform_principal_is_trusted():
+    stack = tenant_stack("trust-one", "standard")
+
+    def check(_):
+        (role,) = MOCKS.of("tenant-trust-one", "aws:iam/role:Role").values()
+        principals = [s["Principal"] for s in json.loads(role["assumeRolePolicy"])["Statement"]]
+        assert principals == [{"Service": "lambda.amazonaws.com"}]
+        assert role["name"] == "resale-trust-one-data"
+
+    return settled(stack).apply(check)
