@@ -128,6 +128,7 @@ STREAM_CONSUMER_LAMBDA_HANDLER = env("STREAM_CONSUMER_LAMBDA_HANDLER", "resale.s
 TENANT_ROLE_TRUSTED_PRINCIPALS = [p for p in env("TENANT_ROLE_TRUSTED_PRINCIPALS", "").split(",") if p]
 PROVISIONING_EVALUATION_TIMEOUT = float(env("PROVISIONING_EVALUATION_TIMEOUT", "120"))
 PROVISIONING_STEP_MAX_RETRIES = int(env("PROVISIONING_STEP_MAX_RETRIES", "8"))
+PROVISIONING_QUEUE = env("PROVISIONING_QUEUE", "celery")  # the Celery queue of onboarding/offboarding steps
 PULUMI_CONFIG_PASSPHRASE = env("PULUMI_CONFIG_PASSPHRASE", "")
 
 # Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.

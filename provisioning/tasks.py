@@ -46,4 +46,7 @@ def run_workflow_start(run: ProvisioningRun) -> None:
     """Sends the run's unfinished steps as one chain."""
     names = remaining_steps(run)
     if names:
-        chain(*(run_provisioning_step.si(run.pk, name) for name in names)).apply_async()
+        steps = (
+            run_provisioning_step.si(run.pk, name).set(queue=settings.PROVISIONING_QUEUE) for name in names
+        )
+        chain(*steps).apply_async()

@@ -40,6 +40,17 @@ def own_dynamodb_local(dynamodb_local, settings, monkeypatch):
 
 
 @pytest.fixture
+def celery_eager():
+    """Celery runs each task inline, as the chain would step by step on a worker."""
+    from control_plane.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def ddb(dynamodb_local):
     """A boto3 DynamoDB client on the session's DynamoDB Local."""
     from httpkit.dynamo import dynamodb_client

@@ -2,17 +2,6 @@ import pytest
 
 
 @pytest.fixture
-def celery_eager():
-    """Celery runs each task inline, as the chain would step by step on a worker."""
-    from control_plane.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield app
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def tenant_tables_in_dynamodb(ddb):
     """The names of the tables DynamoDB holds for a tenant (by its table-name prefix)."""
 
