@@ -61,6 +61,7 @@ class RunSerializer(serializers.Serializer):
     steps = serializers.JSONField()
     plan = serializers.JSONField()
     result = serializers.JSONField()
+    outputs = serializers.JSONField()
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField()

@@ -206,3 +206,35 @@ def test_retrying_a_tenant_with_nothing_failed_is_refused(provisioned_tenant):
 
     with pytest.raises(NothingToRetry):
         retry_onboarding(tenant=provisioned_tenant())
+
+
+def test_a_held_stack_lock_is_retried_by_the_task_and_never_fails_the_tenant(
+    dynamodb_local, unique_slug, request, celery_eager, django_capture_on_commit_callbacks
+):
+    from provisioning.engines.automation import StackLocked
+
+    locked_once = []
+
+    def apply_program_finding_the_stack_locked_once(run):
+        if not locked_once:
+            locked_once.append(run.pk)
+            raise StackLocked("error: [409] Conflict: Another update is currently in progress.")
+        onboarding.apply_program(run)
+
+    index = [name for name, _ in ONBOARDING_STEPS].index("apply_program")
+    original = ONBOARDING_STEPS[index]
+    ONBOARDING_STEPS[index] = ("apply_program", apply_program_finding_the_stack_locked_once)
+    request.addfinalizer(lambda: ONBOARDING_STEPS.__setitem__(index, original))
+    # Eager tasks retry inline only when errors do not propagate, as on a worker.
+    propagates = celery_eager.conf.task_eager_propagates
+    celery_eager.conf.task_eager_propagates = False
+    request.addfinalizer(lambda: setattr(celery_eager.conf, "task_eager_propagates", propagates))
+    slug = unique_slug("locked")
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create(slug=slug, name="Locked", tier="standard", admin_email=f"admin@{slug}.example")
+        start_onboarding(tenant)
+    tenant.refresh_from_db()
+    run = tenant.runs.get()
+    assert locked_once == [run.pk]
+    assert tenant.status == "active" and tenant.failure_reason == ""
+    assert run.status == "succeeded" and not TenantEvent.objects.filter(tenant=tenant, action="tenant.failed")

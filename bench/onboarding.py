@@ -1,0 +1,205 @@
+"""Times onboarding end to end: POST /control/v1/tenants until the tenant is ``active``.
+
+Reports the median (and spread) of 10 tenants onboarded one after another, then of 10 posted at
+once, with the wall-clock time of that batch. By default it starts what it needs on its own
+ports: DynamoDB Local (in memory), a PostgreSQL database of its own (migrated), gunicorn and a
+Celery worker, all on a Redis db of its own; it stops them at the end. With --url it uses a
+platform already running there (give --username/--password of a staff user).
+
+    .venv/bin/python bench/onboarding.py                     # starts everything (ports 8010, 8011)
+    .venv/bin/python bench/onboarding.py --url http://127.0.0.1:8000 --username staff --password ...
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.token = ""
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Token {self.token}"} if self.token else {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def login(self, username: str, password: str) -> None:
+        status, body = self.call("POST", "/control/v1/token", {"username": username, "password": password})
+        if status != 200:
+            raise SystemExit(f"could not get a staff token: {status} {body}")
+        self.token = body["token"]
+
+
+def onboard_one(api: Api, tier: str, timeout: float = 120) -> float:
+    """Seconds from POST to ``active``."""
+    slug = f"bench-{uuid.uuid4().hex[:10]}"
+    started = time.perf_counter()
+    status, body = api.call(
+        "POST",
+        "/control/v1/tenants",
+        {"slug": slug, "name": slug, "tier": tier, "admin_email": f"a@{slug}.example"},
+    )
+    if status != 202:
+        raise RuntimeError(f"POST answered {status}: {body}")
+    while time.perf_counter() - started < timeout:
+        _, detail = api.call("GET", f"/control/v1/tenants/{slug}")
+        if detail.get("status") == "active":
+            return time.perf_counter() - started
+        if detail.get("status") == "failed":
+            raise RuntimeError(f"{slug} failed: {detail.get('failure_reason')}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{slug} not active after {timeout}s")
+
+
+def summary(label: str, seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    return (
+        f"{label}: median {statistics.median(ordered):.2f}s, min {ordered[0]:.2f}s, "
+        f"max {ordered[-1]:.2f}s (n={len(ordered)})"
+    )
+
+
+def wait_until(check, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def start(stack: ExitStack, command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    out = log.open("wb")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+    def stop() -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+        out.close()
+
+    stack.callback(stop)
+    return process
+
+
+def start_platform(stack: ExitStack, args: argparse.Namespace) -> Api:
+    logs = ROOT / ".local" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "POSTGRES_DB": args.database,
+        "REDIS_URL": args.redis_url,
+        "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{args.dynamodb_port}",
+        "DYNAMODB_LOCAL_PORT": str(args.dynamodb_port),
+        "OFFBOARDING_EXPORT_DIR": str(logs / "exports"),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SUPERUSER_USERNAME": "bench-staff",
+        "DJANGO_SUPERUSER_PASSWORD": "bench-staff-password",
+        "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
+    }
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
+    subprocess.run(["redis-cli", "-u", args.redis_url, "flushdb"], check=True, stdout=subprocess.DEVNULL)
+    manage = [str(VENV_BIN / "python"), "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True)
+
+    start(stack, ["scripts/dynamodb-local.sh", "--in-memory"], env, logs / "dynamodb.log")
+    start(
+        stack,
+        [str(VENV_BIN / "gunicorn"), "control_plane.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
+         "--workers", "2", "--threads", "8"],
+        env,
+        logs / "web.log",
+    )  # fmt: skip
+    start(
+        stack,
+        [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "--loglevel", "WARNING",
+         "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
+         "-n", f"bench-{os.getpid()}@%h"],
+        env,
+        logs / "worker.log",
+    )  # fmt: skip
+    api = Api(f"http://127.0.0.1:{args.port}")
+    wait_until(lambda: api.call("GET", "/healthz")[0] == 200, "the web server")
+    wait_until(lambda: api.call("GET", "/readyz")[0] == 200, "DynamoDB, PostgreSQL and Redis to be ready")
+    api.login("bench-staff", "bench-staff-password")
+    print(f"started the platform on 127.0.0.1:{args.port} (logs in {logs})")
+    return api
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="use a running platform instead of starting one")
+    parser.add_argument("--username")
+    parser.add_argument("--password")
+    parser.add_argument("--port", type=int, default=8010)
+    parser.add_argument("--dynamodb-port", type=int, default=8011)
+    parser.add_argument("--database", default="resale_bench_onboarding")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--tier", default="standard", choices=["standard", "premium"])
+    parser.add_argument("-n", type=int, default=10, help="tenants per measurement")
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        if args.url:
+            api = Api(args.url)
+            api.login(args.username, args.password)
+        else:
+            api = start_platform(stack, args)
+
+        onboard_one(api, args.tier)  # warm-up: imports, connection pools, the cell
+        sequential = [onboard_one(api, args.tier) for _ in range(args.n)]
+        print(summary(f"{args.n} {args.tier} tenants one after another", sequential))
+
+        batch_started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.n) as pool:
+            concurrent = list(pool.map(lambda _: onboard_one(api, args.tier), range(args.n)))
+        wall = time.perf_counter() - batch_started
+        print(
+            summary(f"{args.n} {args.tier} tenants at once", concurrent) + f"; all active after {wall:.2f}s"
+        )
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
