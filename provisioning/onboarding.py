@@ -47,11 +47,13 @@ def apply_program(run: ProvisioningRun) -> None:
 
 
 def check_tables(run: ProvisioningRun) -> None:
+    """Each table is ACTIVE with its indexes and answers a consistent read."""
     client = dynamodb_client()
     for role, name in run.outputs["tables"].items():
-        table = wait_until_active(client, name, timeout=60)
-        if table["TableName"] != name:
-            raise TableNotAnswering(f"{role} table {name} answered as {table['TableName']}")
+        try:
+            wait_until_active(client, name, timeout=60)
+        except TimeoutError as exc:
+            raise TableNotAnswering(f"the {role} table {name} is not ACTIVE: {exc}") from exc
         client.scan(TableName=name, Limit=1, ConsistentRead=True)
 
 

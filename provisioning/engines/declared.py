@@ -4,11 +4,15 @@ The local engine applies the tables the program declares, not the specs it was g
 DynamoDB Local gets is what ``pulumi up`` would create. Tests show the two are equal.
 """
 
-from provisioning.engines.evaluation import EVENT_SOURCE_MAPPING_TYPE, TABLE_TYPE, DeclaredResource
+from provisioning.engines.evaluation import (
+    COMPONENT_TYPE,
+    EVENT_SOURCE_MAPPING_TYPE,
+    TABLE_TYPE,
+    DeclaredResource,
+)
 from provisioning.table_specs import IndexSpec, KeyAttribute, TableSpec
 
 ROLE_TAG = "resale:table-role"
-COMPONENT_TYPES = {"resale:tenant:TenantStack"}
 DECLARED = "declared"
 
 
@@ -72,7 +76,7 @@ def declared_only_records(resources: list[DeclaredResource]) -> list[dict]:
     """
     records = []
     for resource in resources:
-        if resource.type in COMPONENT_TYPES:
+        if resource.type == COMPONENT_TYPE:
             continue
         if resource.type == TABLE_TYPE:
             inputs = resource.inputs
