@@ -53,9 +53,9 @@ def tenant_table_name(slug: str, role: str, *, prefix: str | None = None) -> str
 def table_spec_from_model(
     model: type[Model], *, role: str, name: str, tags: dict[str, str], replicated: bool = False
 ) -> TableSpec:
-    """The table a model describes. A replicated (global) table streams whatever the model says,
-    because DynamoDB global tables replicate through a NEW_AND_OLD_IMAGES stream; only the
-    model's own stream feeds the consumers."""
+    """The table a model describes. A replicated (global) table has a NEW_AND_OLD_IMAGES stream
+    whatever the model says, because DynamoDB global tables replicate through it; only a stream
+    the model asks for feeds the consumers (``feeds_history``)."""
     schema = model._get_schema()
     keys = {k["KeyType"]: k["AttributeName"] for k in schema["key_schema"]}
     indexes = tuple(
