@@ -27,6 +27,5 @@ def image_upload_create(
     if errors:
         raise InvalidUpload("This image cannot be uploaded.", errors=errors)
     key = f"{route.slug}/listings/{listing_id}/{uuid.uuid4().hex}.{EXTENSIONS.get(content_type, 'bin')}"
-    ticket = media_storage().upload_ticket(key=key, content_type=content_type, size=size)
     listing_add_image(route=route, actor=actor, listing_id=listing_id, image_key=key)
-    return ticket
+    return media_storage().upload_ticket(key=key, content_type=content_type, size=size)
