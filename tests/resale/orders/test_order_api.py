@@ -4,8 +4,8 @@ import json
 import logging
 
 import pytest
-
 from resale.tenancy import tenant_route
+
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db, pytest.mark.usefixtures("purge_order_queue")]
