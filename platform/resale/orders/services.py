@@ -87,6 +87,10 @@ def order_submit(
         except models.listings.DoesNotExist as exc:
             raise NotFound("No such listing.") from exc
         if listing.status != ListingStatus.ACTIVE:
+            # A concurrent request with the same key may have reserved it since we looked.
+            replayed = _replay(route, idempotency_key, request_fingerprint) if idempotency_key else None
+            if replayed is not None:
+                return replayed, False
             raise ListingNotAvailable(f"This listing is {listing.status}.")
         now = utc_now()
         order = models.orders(
