@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from resale.tenancy import tenant_route
+
 from tenants.services import tenant_suspend
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -21,7 +21,8 @@ def test_create_answers_201_with_code_and_url(tenant_api):
 
 
 @pytest.mark.parametrize(
-    "target", ["ftp://example.com/x", "javascript:alert(1)", "//example.com", "not a url", "file:///etc/passwd"]
+    "target",
+    ["ftp://example.com/x", "javascript:alert(1)", "//example.com", "not a url", "file:///etc/passwd"],
 )
 def test_only_http_and_https_targets_are_accepted(tenant_api, target):
     response = tenant_api().client.post("/api/v1/links", {"target_url": target}, format="json")
