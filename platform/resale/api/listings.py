@@ -92,6 +92,7 @@ class ListingCollectionApi(TenantAPIView):
         return Response(ListingOutputSerializer(listing).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        operation_id="api_v1_listings_list",
         parameters=[FilterSerializer, OpenApiParameter("limit", int, description="1 to 100, default 20")],
         responses={200: ListingPageSerializer},
     )
