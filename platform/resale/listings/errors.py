@@ -21,3 +21,7 @@ class VersionRequired(ProblemError):
 
 class InvalidAttributes(ProblemError):
     title = "Invalid input"
+
+
+class InvalidListing(ProblemError):
+    title = "Invalid input"

@@ -9,8 +9,8 @@ from pynamodb.models import Model
 from resale.clock import utc_now
 from resale.errors import NotFound
 from resale.listings.attributes import attributes_validate
-from resale.listings.errors import ListingNotAvailable, StaleVersion
-from resale.money import amount_normalize
+from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
+from resale.money import InvalidMoney, amount_normalize
 from resale.tenancy import TenantRoute
 
 EDITABLE_FIELDS = (
@@ -87,7 +87,12 @@ def listing_update(
         raise StaleVersion(f"The listing is at version {listing.version}, not {expected_version}.")
     currency = changes.get("currency", listing.currency)
     if "price" in changes or "currency" in changes:
-        changes["price"] = amount_normalize(changes.get("price", listing.price), currency)
+        try:
+            changes["price"] = amount_normalize(changes.get("price", listing.price), currency)
+        except InvalidMoney as exc:
+            raise InvalidListing(
+                "The price does not fit the currency.", errors={"price": [str(exc)]}
+            ) from exc
     if "attributes" in changes:
         attributes_validate(route=route, attributes=changes["attributes"])
     model = route.models.listings

@@ -229,3 +229,24 @@ def test_image_upload_ticket_limits_type_and_size_and_the_upload_is_served_back(
         ticket.json()["image_url"]
     ]
     media_storage.cache_clear()
+
+
+def test_patch_validates_attributes_and_money_like_create(tenant_api):
+    api = tenant_api(tier="premium")
+    api.tenant.attribute_schema = {"type": "object", "properties": {"size": {"enum": ["S", "M"]}}}
+    api.tenant.save()
+    listing = create(api)
+    path = f"/api/v1/listings/{listing['id']}"
+    bad = api.client.patch(path, {"attributes": {"size": "XL"}}, format="json", HTTP_IF_MATCH="1")
+    assert bad.status_code == 400 and "attributes" in bad.json()["errors"]
+    assert api.client.patch(path, {"price": "9.999"}, format="json", HTTP_IF_MATCH="1").status_code == 400
+    api.client.patch(path, {"price": "10.50"}, format="json", HTTP_IF_MATCH="1")
+    yen = api.client.patch(path, {"currency": "JPY"}, format="json", HTTP_IF_MATCH="2")
+    assert yen.status_code == 400 and "price" in yen.json()["errors"]
+    assert api.client.patch(path, {"currency": "ABC"}, format="json", HTTP_IF_MATCH="2").status_code == 400
+    good = api.client.patch(
+        path, {"attributes": {"size": "S"}, "price": "9.99"}, format="json", HTTP_IF_MATCH="2"
+    )
+    assert good.status_code == 200
+    assert good.json()["attributes"] == {"size": "S"} and good.json()["version"] == 3
+    assert api.client.get(path).json()["attributes"] == {"size": "S"}
