@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from threading import Lock
 
+from resale.ids import plausible_id
 from resale.tenancy import TenantRoute
 
 CACHE_MAX = 100_000
@@ -21,6 +22,8 @@ _lock = Lock()
 
 
 def link_target(*, route: TenantRoute, code: str) -> LinkTarget | None:
+    if not plausible_id(code):
+        return None
     key = (route.models.links.Meta.table_name, code)
     target = _cache.get(key)
     if target is not None:

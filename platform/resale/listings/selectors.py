@@ -6,6 +6,7 @@ from pynamodb.models import Model
 
 from resale.cursors import cursor_decode, cursor_encode
 from resale.errors import NotFound
+from resale.ids import plausible_id
 from resale.tenancy import TenantRoute
 
 
@@ -16,6 +17,8 @@ class Page:
 
 
 def listing_get(*, route: TenantRoute, listing_id: str) -> Model:
+    if not plausible_id(listing_id):
+        raise NotFound("No such listing.")
     try:
         return route.models.listings.get(listing_id)
     except route.models.listings.DoesNotExist as exc:

@@ -8,6 +8,7 @@ from pynamodb.models import Model
 
 from resale.clock import utc_now
 from resale.errors import NotFound
+from resale.ids import plausible_id
 from resale.listings.attributes import attributes_validate
 from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
 from resale.money import InvalidMoney, amount_normalize
@@ -70,6 +71,8 @@ def listing_create(
 
 
 def _get_for_write(route: TenantRoute, listing_id: str) -> Model:
+    if not plausible_id(listing_id):
+        raise NotFound("No such listing.")
     try:
         return route.models.listings.get(listing_id, consistent_read=True)
     except route.models.listings.DoesNotExist as exc:

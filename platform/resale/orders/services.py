@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from resale.clock import utc_now
 from resale.errors import NotFound, is_transient_dynamodb_error
+from resale.ids import plausible_id
 from resale.listings.errors import ListingNotAvailable
 from resale.listings.services import ListingStatus
 from resale.orders.errors import IdempotencyKeyReused, OrderContention, OrderNotCancellable
@@ -149,6 +150,8 @@ def order_submit(
 def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
     """Cancels an order that has not shipped and relists its listing, in one transaction."""
     models = route.models
+    if not plausible_id(order_id):
+        raise NotFound("No such order.")
     for _ in range(SUBMIT_ATTEMPTS):
         try:
             order = models.orders.get(order_id, consistent_read=True)

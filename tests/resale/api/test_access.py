@@ -132,3 +132,15 @@ def test_dynamodb_unreachable_is_503_with_retry_after_and_nothing_is_written(ten
     settings.DYNAMODB_ENDPOINT = endpoint
     forget_tenant_routes()
     assert api.client.get("/api/v1/listings", {"seller_id": "s-503"}).json()["items"] == []
+
+
+def test_ids_longer_than_any_id_are_404_not_500(tenant_api):
+    api = tenant_api()
+    huge = "x" * 3000
+    assert api.client.get(f"/api/v1/listings/{huge}").status_code == 404
+    assert (
+        api.client.patch(f"/api/v1/listings/{huge}", {}, format="json", HTTP_IF_MATCH="1").status_code == 404
+    )
+    assert api.client.get(f"/api/v1/orders/{huge}").status_code == 404
+    assert api.client.post(f"/api/v1/orders/{huge}/cancel").status_code == 404
+    assert api.client.get(f"/r/{api.slug}/{huge}").status_code == 404
