@@ -106,6 +106,7 @@ class Order(Model):
     payment_token_sealed = UnicodeAttribute(null=True)
     payment_reference = UnicodeAttribute(null=True)
     shipment_reference = UnicodeAttribute(null=True)
+    shipping_started_at = UnicodeAttribute(null=True)
     refund_reference = UnicodeAttribute(null=True)
     buyer_email = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)

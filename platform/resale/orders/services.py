@@ -148,7 +148,11 @@ def order_submit(
 
 
 def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
-    """Cancels an order that has not shipped and relists its listing, in one transaction."""
+    """Cancels an order whose shipping has not started and relists its listing, in one transaction.
+
+    The shipping step claims the order (``shipping_started_at``) before it calls the carrier, and
+    this transaction requires that claim to be absent, so a cancel and a shipment never both win.
+    """
     models = route.models
     if not plausible_id(order_id):
         raise NotFound("No such order.")
@@ -159,7 +163,7 @@ def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
             raise NotFound("No such order.") from exc
         if order.status == OrderStatus.CANCELLED:
             return order
-        if order.status not in CANCELLABLE_STATUSES:
+        if order.status not in CANCELLABLE_STATUSES or order.shipping_started_at:
             raise OrderNotCancellable(
                 f"This order is {order.status}; only an order not yet shipped can be cancelled."
             )
@@ -178,7 +182,8 @@ def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
                         models.orders.updated_at.set(now),
                         models.orders.actor.set(actor),
                     ],
-                    condition=models.orders.status == order.status,
+                    condition=(models.orders.status == order.status)
+                    & models.orders.shipping_started_at.does_not_exist(),
                     add_version_condition=False,
                 )
                 transaction.update(

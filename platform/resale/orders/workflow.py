@@ -120,6 +120,18 @@ def charge_order(route: TenantRoute, order: Model) -> None:
 
 
 def ship_order(route: TenantRoute, order: Model) -> None:
+    model = type(order)
+    if order.shipping_started_at is None:
+        try:
+            order.update(
+                actions=[model.shipping_started_at.set(utc_now())],
+                condition=(model.status == OrderStatus.PAID) & model.shipping_started_at.does_not_exist(),
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise TransitionLost(order.id) from exc
+            raise
     reference = shipment_create(shipment_key=order.id, address=order.shipping_address.as_dict())
     _transition(order, OrderStatus.SHIPPED, [type(order).shipment_reference.set(reference)])
 

@@ -128,3 +128,15 @@ def test_read_keys_cannot_submit_or_cancel(tenant_api):
     assert reader.client.post("/api/v1/orders", order_body(listing["id"]), format="json").status_code == 403
     assert reader.client.post("/api/v1/orders/x/cancel").status_code == 403
     assert reader.client.get("/api/v1/orders/x").status_code == 404
+
+
+def test_cancel_once_shipping_has_started_is_409(tenant_api):
+    api = tenant_api()
+    listing = new_listing(api)
+    order_id = api.client.post("/api/v1/orders", order_body(listing["id"]), format="json").json()["id"]
+    order = tenant_route(api.slug).models.orders.get(order_id)
+    order.update(
+        actions=[type(order).status.set("paid"), type(order).shipping_started_at.set("2026-01-01T00:00:00Z")]
+    )
+    assert api.client.post(f"/api/v1/orders/{order_id}/cancel").status_code == 409
+    assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["status"] == "reserved"
