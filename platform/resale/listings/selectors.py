@@ -40,7 +40,7 @@ def listing_list(
     ``limit`` matches or the index ends.
     """
     model = route.models.listings
-    query = {"seller_id": seller_id, "status": status, "category": category, "limit": limit}
+    query = {"seller_id": seller_id, "status": status, "category": category}
     if seller_id is not None:
         index, hash_key = model.by_seller, seller_id
     elif category is not None:
