@@ -116,6 +116,9 @@ DYNAMODB_MAX_POOL_CONNECTIONS = int(env("DYNAMODB_MAX_POOL_CONNECTIONS", "50"))
 DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "2"))
 DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "5"))
 DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+# In AWS: each tenant's data-plane calls use STS credentials of the IAM role its provisioning
+# recorded (resources["role_arn"]), at the cost of one DynamoDB client per tenant.
+DYNAMODB_ASSUME_TENANT_ROLES = env_bool("DYNAMODB_ASSUME_TENANT_ROLES", False)
 
 # The tenant API (platform/resale).
 # How long a tenant's routing (tables, status, schema) is cached in-process; suspensions and

@@ -10,12 +10,19 @@ PynamoDB gives every model class its own ``TableConnection`` and so its own boto
 ``TableConnection`` that wraps ONE shared ``Connection`` per endpoint, region and credentials:
 a thousand bound tenants then cost a thousand small class objects, not a thousand clients.
 The shared client's pool is sized by ``DYNAMODB_MAX_POOL_CONNECTIONS`` (the server's concurrency).
+
+With ``DYNAMODB_ASSUME_TENANT_ROLES`` on (in AWS), a tenant whose provisioning recorded a
+``role_arn`` gets a connection of its own whose credentials come from STS AssumeRole on that
+role (refreshed before they expire), so even a routing bug cannot reach another tenant's
+tables: that role can touch only its tenant's tables. This costs one client per tenant.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from threading import Lock
 
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.session import Session, get_session
 from django.conf import settings
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
@@ -37,9 +44,10 @@ class ConnectionSettings:
     connect_timeout_seconds: float
     read_timeout_seconds: float
     max_retry_attempts: int
+    role_arn: str | None = None
 
 
-def connection_settings() -> ConnectionSettings:
+def connection_settings(role_arn: str | None = None) -> ConnectionSettings:
     local = bool(settings.DYNAMODB_ENDPOINT)
     return ConnectionSettings(
         host=settings.DYNAMODB_ENDPOINT,
@@ -50,7 +58,32 @@ def connection_settings() -> ConnectionSettings:
         connect_timeout_seconds=settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS,
         read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT_SECONDS,
         max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
+        role_arn=role_arn if settings.DYNAMODB_ASSUME_TENANT_ROLES else None,
     )
+
+
+class _AssumedRoleConnection(Connection):
+    """A PynamoDB connection whose botocore session signs with STS credentials of one role."""
+
+    def __init__(self, *, role_arn: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._role_arn = role_arn
+
+    @property
+    def session(self) -> Session:
+        if getattr(self._local, "session", None) is None:
+            session = get_session()
+            fetcher = AssumeRoleCredentialFetcher(
+                client_creator=session.create_client,
+                source_credentials=session.get_credentials(),
+                role_arn=self._role_arn,
+                extra_args={"RoleSessionName": "resale-tenant-api"},
+            )
+            session._credentials = DeferredRefreshableCredentials(
+                refresh_using=fetcher.fetch_credentials, method="assume-role"
+            )
+            self._local.session = session
+        return self._local.session
 
 
 _connections: dict[ConnectionSettings, Connection] = {}
@@ -66,7 +99,10 @@ def shared_connection(config: ConnectionSettings | None = None) -> Connection:
     with _connections_lock:
         connection = _connections.get(config)
         if connection is None:
-            connection = Connection(
+            connection_class = _AssumedRoleConnection if config.role_arn else Connection
+            extra = {"role_arn": config.role_arn} if config.role_arn else {}
+            connection = connection_class(
+                **extra,
                 region=config.region,
                 host=config.host,
                 connect_timeout_seconds=config.connect_timeout_seconds,
@@ -132,12 +168,12 @@ _bound: dict[tuple, TenantModels] = {}
 _bound_lock = Lock()
 
 
-def tenant_models(slug: str, table_names: Mapping[str, str]) -> TenantModels:
+def tenant_models(slug: str, table_names: Mapping[str, str], role_arn: str | None = None) -> TenantModels:
     """The model classes bound to one tenant's tables, built on first use and cached."""
     missing = set(TENANT_TABLE_MODELS) - set(table_names)
     if missing:
         raise TenantNotRoutable(f"tenant {slug} has no tables recorded for {sorted(missing)}")
-    config = connection_settings()
+    config = connection_settings(role_arn)
     cache_key = (slug, config, tuple(sorted((role, table_names[role]) for role in TENANT_TABLE_MODELS)))
     bound = _bound.get(cache_key)
     if bound is not None:

@@ -46,7 +46,7 @@ def _load_route(slug: str) -> TenantRoute | None:
     if tenant is None:
         return None
     try:
-        models = tenant_models(tenant.slug, tenant_table_names(tenant))
+        models = tenant_models(tenant.slug, tenant_table_names(tenant), tenant.resources.get("role_arn"))
     except TenantNotRoutable:
         return None
     return TenantRoute(

@@ -84,3 +84,31 @@ def test_the_token_bucket_lets_exactly_the_burst_through_under_concurrency(uniqu
     for thread in threads:
         thread.join()
     assert 40 <= sum(allowed) <= 42
+
+
+def test_with_tenant_roles_each_tenant_signs_with_its_own_assumed_role(settings):
+    """No AWS here: this checks the wiring (a connection per role, credentials from AssumeRole),
+    not a call to STS, which happens only when a request is signed."""
+    from resale.tables import TENANT_TABLE_MODELS
+
+    settings.DYNAMODB_ASSUME_TENANT_ROLES = True
+    tables = {role: f"role-test-{role}" for role in TENANT_TABLE_MODELS}
+    first = tenant_models("role-a", tables, "arn:aws:iam::123456789012:role/resale-role-a")
+    second = tenant_models(
+        "role-b", {r: f"{t}-b" for r, t in tables.items()}, "arn:aws:iam::123456789012:role/b"
+    )
+    assert first.connection is not second.connection
+    assert first.connection is not shared_connection()
+    credentials = first.connection.session.get_credentials()
+    assert credentials.method == "assume-role"
+    assert first.listings._get_connection().connection is first.connection
+
+
+def test_without_tenant_roles_a_recorded_role_is_ignored_and_the_connection_shared(settings):
+    from resale.tables import TENANT_TABLE_MODELS
+
+    settings.DYNAMODB_ASSUME_TENANT_ROLES = False
+    models = tenant_models(
+        "role-c", {role: f"role-c-{role}" for role in TENANT_TABLE_MODELS}, "arn:aws:iam::1:role/c"
+    )
+    assert models.connection is shared_connection()
