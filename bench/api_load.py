@@ -262,6 +262,7 @@ def benchmark(args, start_server) -> dict:
     import boto3
     import urllib3
     from botocore.config import Config
+    from resale.clock import utc_now
 
     from provisioning.onboarding import onboarding_run_create, run_onboarding
     from tenants.api_keys import api_key_issue
@@ -368,10 +369,13 @@ def benchmark(args, start_server) -> dict:
 
     def raw_create(n: int) -> bool:
         t = n % TENANTS
+        item = listing_item(uuid.uuid4().hex)
+        item["created_at"] = item["updated_at"] = {"S": utc_now()}
         raw.put_item(
             TableName=routes[t]["tables"]["listings"],
-            Item=listing_item(uuid.uuid4().hex),
-            ConditionExpression="attribute_not_exists(id)",
+            Item=item,
+            ConditionExpression="attribute_not_exists(id) AND attribute_not_exists(version)",
+            ReturnConsumedCapacity="TOTAL",
         )
         return True
 

@@ -30,7 +30,3 @@ def validate_money(attrs: dict, *, price_field: str = "price", currency_field: s
     if errors:
         raise serializers.ValidationError(errors)
     return attrs
-
-
-class ListOutputSerializer(serializers.Serializer):
-    next_cursor = serializers.CharField(allow_null=True)
