@@ -53,8 +53,35 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else float("nan")
 
 
+CPU_PIDS: dict[str, list[int]] = {}
+"""Processes whose CPU time each run accounts for: the API server, DynamoDB Local, this client."""
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
+
+
+def cpu_snapshot() -> dict[str, float]:
+    snapshot = {"client": _process_cpu_seconds(os.getpid())}
+    for name, pids in CPU_PIDS.items():
+        snapshot[name] = sum(_process_cpu_seconds(pid) for pid in pids)
+    return snapshot
+
+
 def run_load(name: str, call: Callable[[int], bool], seconds: float, concurrency: int) -> dict:
-    """Runs ``call`` from ``concurrency`` threads for ``seconds``; returns ok/s and latencies (ms)."""
+    """Runs ``call`` from ``concurrency`` threads for ``seconds``; returns ok/s, latencies (ms) and
+    the CPU seconds each process spent."""
+    cpu_before = cpu_snapshot()
     stop = time.monotonic() + seconds
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     failures = [0] * concurrency
@@ -77,8 +104,11 @@ def run_load(name: str, call: Callable[[int], bool], seconds: float, concurrency
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    cpu_after = cpu_snapshot()
     flat = [value for chunk in latencies for value in chunk]
     return {
+        "ops": len(flat),
+        "cpu": {key: cpu_after[key] - cpu_before[key] for key in cpu_after},
         "name": name,
         "rps": len(flat) / elapsed,
         "p50": statistics.median(flat) if flat else float("nan"),
@@ -95,7 +125,15 @@ def merge(runs: list[dict]) -> dict:
         "p50": statistics.mean(run["p50"] for run in runs),
         "p99": max(run["p99"] for run in runs),
         "failed": sum(run["failed"] for run in runs),
+        "ops": sum(run["ops"] for run in runs),
+        "cpu": {key: sum(run["cpu"][key] for run in runs) for key in runs[0]["cpu"]},
     }
+
+
+def cpu_per_op(result: dict) -> str:
+    """Milliseconds of CPU per successful operation, by process."""
+    ops = max(1, result["ops"])
+    return " ".join(f"{key} {seconds * 1000 / ops:.2f}" for key, seconds in sorted(result["cpu"].items()))
 
 
 def start_dynamodb() -> subprocess.Popen:
@@ -241,6 +279,7 @@ def main() -> None:
     ddb_process = gunicorn = None
     try:
         ddb_process = start_dynamodb()
+        CPU_PIDS["dynamodb"] = [ddb_process.pid]
         prepare_database()
         import django
 
@@ -339,6 +378,7 @@ def benchmark(args, start_server) -> dict:
         link_codes.append("bench")
 
     gunicorn = start_server()
+    CPU_PIDS["server"] = [gunicorn.pid, *_children(gunicorn.pid)]
     http = urllib3.PoolManager(maxsize=args.concurrency, retries=False)
     base = f"http://127.0.0.1:{API_PORT}"
     pick = random.Random(7)
@@ -556,6 +596,10 @@ def report(rows, memory: dict, args) -> None:
             f"{name:<16}{api['rps']:>10.0f}{api['p50']:>9.1f}{api['p99']:>9.1f}{api['failed']:>6}   "
             f"{raw['rps']:>10.0f}{raw['p50']:>9.1f}{raw['p99']:>9.1f}   {ratio:>6.2f} {TARGETS[name]:>7.1f}"
         )
+    print("\nCPU ms per operation, by process (the machine has 2 cores; all processes share them):")
+    for name, api, raw in rows:
+        print(f"  {name:<16} API: {cpu_per_op(api)}   raw: {cpu_per_op(raw)}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other sessions' processes count too)")
     print(
         f"\nmemory per bound tenant (6 tables, shared connection, {memory['tenants']} tenants): "
         f"{memory['shared_bytes'] / 1024:.1f} KiB (target < 100 KiB)"
