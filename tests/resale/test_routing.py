@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 from resale.ratelimit.limiter import bucket_key, rate_limit_take
@@ -112,3 +113,41 @@ def test_without_tenant_roles_a_recorded_role_is_ignored_and_the_connection_shar
         "role-c", {role: f"role-c-{role}" for role in TENANT_TABLE_MODELS}, "arn:aws:iam::1:role/c"
     )
     assert models.connection is shared_connection()
+
+
+def test_leased_tokens_never_exceed_the_bucket_under_concurrency(unique_slug, settings):
+    """Premium-sized leases: many threads enforcing at once admit no more than the burst."""
+    import redis
+    from resale.ratelimit.limiter import RateLimited, lease_size, rate_limit_enforce
+
+    slug = unique_slug("rl-lease")
+    redis.Redis.from_url(settings.RATELIMIT_REDIS_URL).delete(bucket_key(slug))
+    policy = TierPolicy(
+        "test",
+        requests_per_second=500,
+        burst=60,
+        custom_attribute_schema=False,
+        global_tables=False,
+        max_webhooks=0,
+    )
+    assert lease_size(policy) == 10
+    admitted = []
+    barrier = threading.Barrier(10)
+
+    def hammer():
+        barrier.wait()
+        for _ in range(20):
+            try:
+                rate_limit_enforce(tenant_slug=slug, policy=policy)
+                admitted.append(1)
+            except RateLimited:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(10)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refill = (time.monotonic() - started) * policy.requests_per_second
+    assert 0 < len(admitted) <= policy.burst + refill + lease_size(policy)
