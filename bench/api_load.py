@@ -395,7 +395,11 @@ def benchmark(args, start_server) -> dict:
 
     def raw_get(n: int) -> bool:
         t = n % TENANTS
-        raw.get_item(TableName=routes[t]["tables"]["listings"], Key={"id": {"S": pick.choice(read_ids[t])}})
+        raw.get_item(
+            TableName=routes[t]["tables"]["listings"],
+            Key={"id": {"S": pick.choice(read_ids[t])}},
+            ReturnConsumedCapacity="TOTAL",
+        )
         return True
 
     body = (
@@ -459,9 +463,20 @@ def benchmark(args, start_server) -> dict:
         tables = routes[t]["tables"]
         key = uuid.uuid4().hex
         order_id = uuid.uuid4().hex
-        raw.get_item(TableName=tables["idempotency"], Key={"key": {"S": key}}, ConsistentRead=True)
-        raw.get_item(TableName=tables["listings"], Key={"id": {"S": listing_id}}, ConsistentRead=True)
+        raw.get_item(
+            TableName=tables["idempotency"],
+            Key={"key": {"S": key}},
+            ConsistentRead=True,
+            ReturnConsumedCapacity="TOTAL",
+        )
+        raw.get_item(
+            TableName=tables["listings"],
+            Key={"id": {"S": listing_id}},
+            ConsistentRead=True,
+            ReturnConsumedCapacity="TOTAL",
+        )
         raw.transact_write_items(
+            ReturnConsumedCapacity="TOTAL",
             TransactItems=[
                 {
                     "Update": {
@@ -525,7 +540,7 @@ def benchmark(args, start_server) -> dict:
                         },
                     }
                 },
-            ]
+            ],
         )
         return True
 
@@ -545,7 +560,7 @@ def benchmark(args, start_server) -> dict:
             TableName=routes[t]["tables"]["clicks"],
             Item={
                 "code": {"S": link_codes[t]},
-                "clicked_at": {"S": f"{now}#{uuid.uuid4().hex[:6]}"},
+                "clicked_at": {"S": f"{utc_now()}#{uuid.uuid4().hex[:6]}"},
                 "affiliate_id": {"S": "a"},
                 "listing_id": {"S": "l"},
                 "referrer": {"S": "https://blog.example"},
@@ -553,6 +568,7 @@ def benchmark(args, start_server) -> dict:
                 "actor": {"S": "anonymous"},
                 "expires_at": {"N": str(int(time.time()) + 60 * 86400)},
             },
+            ReturnConsumedCapacity="TOTAL",
         )
         return True
 
