@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The control-plane API for platform staff and the tenant API for storefronts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "resale.api.schema.add_public_paths",
+    ],
 }
 
 LOGGING = {
