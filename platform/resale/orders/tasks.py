@@ -14,6 +14,9 @@ from resale.orders.workflow import order_abandon_payment, order_advance
 from resale.providers.client import ProviderUnavailable
 from resale.tenancy import tenant_route
 
+DATA_STORE_MAX_RETRIES = 20
+"""DynamoDB throttling or an outage: keep retrying (backoff capped at a minute) for about 15 minutes."""
+
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def order_workflow(self, tenant_slug: str, order_id: str) -> str:
@@ -28,7 +31,7 @@ def order_workflow(self, tenant_slug: str, order_id: str) -> str:
             return "gave_up"
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     except Exception as exc:
-        if is_transient_dynamodb_error(exc):
+        if is_transient_dynamodb_error(exc) and self.request.retries < DATA_STORE_MAX_RETRIES:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
         raise
 
