@@ -113,6 +113,38 @@ AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", "local")
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", "local")
 TENANT_TABLE_PREFIX = env("TENANT_TABLE_PREFIX", "resale")
 DYNAMODB_MAX_POOL_CONNECTIONS = int(env("DYNAMODB_MAX_POOL_CONNECTIONS", "50"))
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "2"))
+DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "5"))
+DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+# In AWS: each tenant's data-plane calls use STS credentials of the IAM role its provisioning
+# recorded (resources["role_arn"]), at the cost of one DynamoDB client per tenant.
+DYNAMODB_ASSUME_TENANT_ROLES = env_bool("DYNAMODB_ASSUME_TENANT_ROLES", False)
+
+# The tenant API (platform/resale).
+# How long a tenant's routing (tables, status, schema) is cached in-process; suspensions and
+# schema changes take effect within this many seconds.
+TENANT_ROUTE_CACHE_SECONDS = float(env("TENANT_ROUTE_CACHE_SECONDS", "5"))
+API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(64 * 1024)))
+RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+# Payment tokens are sealed (Fernet) while an order waits for its charge; the key derives from
+# this secret (defaults to SECRET_KEY).
+PAYMENT_TOKEN_SECRET = env("PAYMENT_TOKEN_SECRET", SECRET_KEY)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+PAYMENT_PROVIDER_URL = env("PAYMENT_PROVIDER_URL", "http://127.0.0.1:8000/sandbox/payments")
+SHIPPING_PROVIDER_URL = env("SHIPPING_PROVIDER_URL", "http://127.0.0.1:8000/sandbox/shipping")
+PROVIDER_TIMEOUT_SECONDS = float(env("PROVIDER_TIMEOUT_SECONDS", "5"))
+ORDER_WORKFLOW_MAX_RETRIES = int(env("ORDER_WORKFLOW_MAX_RETRIES", "5"))
+ORDER_WORKFLOW_BACKOFF_SECONDS = float(env("ORDER_WORKFLOW_BACKOFF_SECONDS", "1"))
+SANDBOX_PROVIDERS_ENABLED = env_bool("SANDBOX_PROVIDERS_ENABLED", not PRODUCTION)
+SANDBOX_REDIS_URL = env("SANDBOX_REDIS_URL", REDIS_URL)
+# Listing images: "local" (files under MEDIA_ROOT, uploaded to and served by the platform) or "s3".
+MEDIA_STORAGE_BACKEND = env("MEDIA_STORAGE_BACKEND", "local")
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", "")
+MEDIA_S3_ENDPOINT = env("MEDIA_S3_ENDPOINT", "") or None
+MEDIA_UPLOAD_MAX_BYTES = int(env("MEDIA_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+MEDIA_UPLOAD_URL_SECONDS = int(env("MEDIA_UPLOAD_URL_SECONDS", "600"))
+MEDIA_ALLOWED_TYPES = env("MEDIA_ALLOWED_TYPES", "image/jpeg,image/png,image/webp").split(",")
 
 # Provisioning.
 PROVISIONING_ENGINE = env("PROVISIONING_ENGINE", "auto")  # auto | local | automation
@@ -184,6 +216,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The control-plane API for platform staff and the tenant API for storefronts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "resale.api.schema.add_public_paths",
+    ],
 }
 
 LOGGING = {

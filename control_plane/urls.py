@@ -14,6 +14,7 @@ urlpatterns = [
     path("control/v1/", include("control_plane.api.urls")),
     path("api/v1/", include("resale.api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("resale.api.public_urls")),
 ]
 
 handler404 = "control_plane.ops.views.not_found"

@@ -1,0 +1,97 @@
+"""The base of every tenant API view: key -> tenant route, scope per method, quota, bounded JSON.
+
+Views subclass ``TenantAPIView`` and read ``self.route`` (the tenant's bound tables) and
+``self.actor``; nothing a client sends can choose the tenant.
+"""
+
+import io
+
+from django.conf import settings
+from httpkit.problems import ProblemError
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from resale.api.auth import ApiKeyAuthentication, TenantIsServing
+from resale.errors import as_unavailable, is_transient_dynamodb_error
+from resale.ratelimit.limiter import rate_limit_enforce
+from resale.tenancy import TenantRoute, tenant_route
+from tenants.api_keys import ApiKeyPrincipal
+
+
+class BodyTooLarge(ProblemError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    title = "Request body too large"
+
+
+class BoundedJSONParser(JSONParser):
+    """Reads at most ``API_MAX_BODY_BYTES``: a larger body is 413 before it is parsed or buffered."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(f"Bodies are limited to {limit} bytes.")
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise BodyTooLarge(f"Bodies are limited to {limit} bytes.")
+        if not raw:
+            raise exceptions.ParseError("Send a JSON body.")
+        try:
+            return super().parse(io.BytesIO(raw), media_type, parser_context)
+        except exceptions.ParseError as exc:
+            raise exceptions.ParseError("The body is not valid JSON.") from exc
+
+
+class MethodScope(BasePermission):
+    """The key must hold the scope the view names for the request's method."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        scope = view.required_scopes.get(request.method, "write")
+        self.message = f"This API key lacks the '{scope}' scope."
+        principal = request.auth
+        return isinstance(principal, ApiKeyPrincipal) and scope in principal.scopes
+
+
+class TenantNotServing(ProblemError):
+    status_code = status.HTTP_403_FORBIDDEN
+    title = "Tenant not serving"
+
+
+class TenantAPIView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [TenantIsServing, MethodScope]
+    parser_classes = [BoundedJSONParser]
+    required_scopes: dict[str, str] = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+
+    route: TenantRoute
+    principal: ApiKeyPrincipal
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        self.principal = request.auth
+        route = tenant_route(self.principal.tenant_slug)
+        if route is None or not route.serving:
+            raise TenantNotServing("This tenant's API is not available (suspended or not active).")
+        self.route = route
+        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy)
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if is_transient_dynamodb_error(exc):
+            exc = as_unavailable(exc)
+        return super().handle_exception(exc)
+
+
+def page_limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise exceptions.ValidationError({"limit": ["An integer from 1 to 100."]})
+    return int(raw)

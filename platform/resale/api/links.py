@@ -1,0 +1,88 @@
+"""Affiliate links: create one (API), follow one (the public redirect)."""
+
+import logging
+
+from django.core.validators import URLValidator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from drf_spectacular.utils import extend_schema
+from httpkit.problems import problem_response
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from resale.api.base import TenantAPIView
+from resale.errors import is_transient_dynamodb_error
+from resale.links.selectors import link_target
+from resale.links.services import click_record, link_create, link_url
+from resale.tenancy import tenant_route
+
+logger = logging.getLogger(__name__)
+
+
+class LinkOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    url = serializers.CharField()
+    target_url = serializers.CharField()
+    listing_id = serializers.CharField(allow_null=True)
+    affiliate_id = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+
+    class Meta:
+        ref_name = "Link"
+
+
+class LinkCollectionApi(TenantAPIView):
+    required_scopes = {"POST": "write"}
+
+    class InputSerializer(serializers.Serializer):
+        target_url = serializers.CharField(
+            max_length=2048,
+            validators=[URLValidator(schemes=["http", "https"], message="An http or https URL.")],
+        )
+        listing_id = serializers.CharField(max_length=128, required=False)
+        affiliate_id = serializers.CharField(max_length=128, required=False)
+
+        class Meta:
+            ref_name = "LinkCreateInput"
+
+    @extend_schema(request=InputSerializer, responses={201: LinkOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link = link_create(route=self.route, actor=self.actor, **data.validated_data)
+        body = {
+            "code": link.code,
+            "url": link_url(self.route.slug, link.code),
+            "target_url": link.target_url,
+            "listing_id": link.listing_id,
+            "affiliate_id": link.affiliate_id,
+            "created_at": link.created_at,
+        }
+        return Response(LinkOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResponse:
+    """The hottest path: cached route and link, one PutItem for the click, then 302."""
+    route = tenant_route(tenant_slug)
+    if route is None or not route.serving:
+        return problem_response(request, 404, "Not found", "No such link.")
+    try:
+        target = link_target(route=route, code=code)
+        if target is None:
+            return problem_response(request, 404, "Not found", "No such link.")
+        click_record(
+            route=route,
+            code=code,
+            affiliate_id=target.affiliate_id,
+            listing_id=target.listing_id,
+            referrer=request.META.get("HTTP_REFERER"),
+            user_agent=request.META.get("HTTP_USER_AGENT"),
+        )
+    except Exception as exc:
+        if not is_transient_dynamodb_error(exc):
+            raise
+        logger.warning("click store unavailable for %s", tenant_slug)
+        response = problem_response(request, 503, "Data store unavailable", "Retry shortly.")
+        response["Retry-After"] = "1"
+        return response
+    return HttpResponseRedirect(target.target_url)

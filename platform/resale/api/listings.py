@@ -1,0 +1,192 @@
+"""Listings: create, read, update with If-Match, withdraw, list; image upload URLs."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from resale.api.base import TenantAPIView, page_limit
+from resale.api.serializers import map_as_dict, validate_money
+from resale.listings.errors import VersionRequired
+from resale.listings.selectors import listing_get, listing_list
+from resale.listings.services import listing_create, listing_update, listing_withdraw
+from resale.media.services import image_upload_create
+from resale.media.storage import media_storage
+
+
+class ListingOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    seller_id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    condition = serializers.CharField()
+    price = serializers.CharField()
+    currency = serializers.CharField()
+    attributes = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+
+    class Meta:
+        ref_name = "Listing"
+
+    def get_attributes(self, listing) -> dict:
+        return map_as_dict(listing.attributes)
+
+    def get_images(self, listing) -> list[str]:
+        storage = media_storage()
+        return [storage.public_url(key) for key in listing.image_keys or []]
+
+
+class ListingPageSerializer(serializers.Serializer):
+    items = ListingOutputSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+    class Meta:
+        ref_name = "ListingPage"
+
+
+class ListingCollectionApi(TenantAPIView):
+    required_scopes = {**TenantAPIView.required_scopes, "POST": "write"}
+
+    class InputSerializer(serializers.Serializer):
+        seller_id = serializers.CharField(max_length=128)
+        title = serializers.CharField(max_length=200)
+        description = serializers.CharField(max_length=5000, allow_blank=True, default="")
+        category = serializers.CharField(max_length=100)
+        condition = serializers.CharField(max_length=50)
+        price = serializers.CharField(max_length=32)
+        currency = serializers.CharField(max_length=3, min_length=3)
+        attributes = serializers.DictField(default=dict)
+
+        class Meta:
+            ref_name = "ListingCreateInput"
+
+        def validate(self, attrs: dict) -> dict:
+            return validate_money(attrs)
+
+    class FilterSerializer(serializers.Serializer):
+        seller_id = serializers.CharField(max_length=128, required=False)
+        status = serializers.ChoiceField(["active", "reserved", "sold", "withdrawn"], required=False)
+        category = serializers.CharField(max_length=100, required=False)
+        cursor = serializers.CharField(max_length=4096, required=False)
+
+        class Meta:
+            ref_name = "ListingFilter"
+
+        def validate(self, attrs: dict) -> dict:
+            if not {"seller_id", "status", "category"} & set(attrs):
+                raise serializers.ValidationError(
+                    {"seller_id": ["Filter by seller_id, status or category (at least one)."]}
+                )
+            return attrs
+
+    @extend_schema(request=InputSerializer, responses={201: ListingOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        listing = listing_create(route=self.route, actor=self.actor, **data.validated_data)
+        return Response(ListingOutputSerializer(listing).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="api_v1_listings_list",
+        parameters=[FilterSerializer, OpenApiParameter("limit", int, description="1 to 100, default 20")],
+        responses={200: ListingPageSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = listing_list(route=self.route, limit=page_limit(request), **filters.validated_data)
+        return Response(ListingPageSerializer({"items": page.items, "next_cursor": page.next_cursor}).data)
+
+
+def _if_match_version(request: Request) -> int:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        raise VersionRequired("Send the version you read as 'If-Match: <version>'.")
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise serializers.ValidationError({"If-Match": ["The listing's version, an integer."]})
+    return int(value)
+
+
+class ListingDetailApi(TenantAPIView):
+    required_scopes = {**TenantAPIView.required_scopes, "PATCH": "write", "DELETE": "write"}
+
+    class UpdateSerializer(serializers.Serializer):
+        seller_id = serializers.CharField(max_length=128, required=False)
+        title = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+        category = serializers.CharField(max_length=100, required=False)
+        condition = serializers.CharField(max_length=50, required=False)
+        price = serializers.CharField(max_length=32, required=False)
+        currency = serializers.CharField(max_length=3, min_length=3, required=False)
+        attributes = serializers.DictField(required=False)
+
+        class Meta:
+            ref_name = "ListingUpdateInput"
+
+    @extend_schema(responses={200: ListingOutputSerializer})
+    def get(self, request: Request, listing_id: str) -> Response:
+        listing = listing_get(route=self.route, listing_id=listing_id)
+        return Response(ListingOutputSerializer(listing).data)
+
+    @extend_schema(
+        request=UpdateSerializer,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
+        responses={200: ListingOutputSerializer},
+    )
+    def patch(self, request: Request, listing_id: str) -> Response:
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if "currency" in changes:
+            validate_money({"currency": changes["currency"]})
+        listing = listing_update(
+            route=self.route,
+            actor=self.actor,
+            listing_id=listing_id,
+            expected_version=_if_match_version(request),
+            changes=changes,
+        )
+        return Response(ListingOutputSerializer(listing).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, listing_id: str) -> Response:
+        listing_withdraw(route=self.route, actor=self.actor, listing_id=listing_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ListingImageUploadApi(TenantAPIView):
+    required_scopes = {"POST": "write"}
+
+    class InputSerializer(serializers.Serializer):
+        content_type = serializers.CharField(max_length=100)
+        size = serializers.IntegerField(min_value=1)
+
+        class Meta:
+            ref_name = "ImageUploadInput"
+
+    class OutputSerializer(serializers.Serializer):
+        key = serializers.CharField()
+        url = serializers.CharField()
+        method = serializers.CharField()
+        fields = serializers.DictField()
+        headers = serializers.DictField()
+        expires_at = serializers.CharField()
+        image_url = serializers.CharField()
+
+        class Meta:
+            ref_name = "ImageUpload"
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, listing_id: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = image_upload_create(
+            route=self.route, actor=self.actor, listing_id=listing_id, **data.validated_data
+        )
+        return Response(self.OutputSerializer(upload).data, status=status.HTTP_201_CREATED)

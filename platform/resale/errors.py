@@ -1,0 +1,54 @@
+"""Errors shared by the resale domains, and the translation of DynamoDB failures into 503."""
+
+from botocore.exceptions import BotoCoreError
+from httpkit.problems import ProblemError, ServiceUnavailable
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from rest_framework import status
+
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+UNAVAILABLE_CANCELLATION_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+class NotFound(ProblemError):
+    status_code = status.HTTP_404_NOT_FOUND
+    title = "Not found"
+
+
+class InvalidCursor(ProblemError):
+    title = "Invalid cursor"
+
+    def __init__(self, detail: str = "This cursor does not belong to this query.") -> None:
+        super().__init__(detail, errors={"cursor": [detail]})
+
+
+class DataStoreUnavailable(ServiceUnavailable):
+    title = "Data store unavailable"
+
+
+def is_transient_dynamodb_error(exc: BaseException) -> bool:
+    """True for throttling, capacity and connection failures: retry later, nothing was written."""
+    if not isinstance(exc, PynamoDBException):
+        return isinstance(exc, BotoCoreError)
+    if isinstance(exc.cause, BotoCoreError):
+        return True
+    if exc.cause_response_code in UNAVAILABLE_CODES:
+        return True
+    if isinstance(exc, TransactWriteError) and exc.cancellation_reasons:
+        return any(
+            r is not None and r.code in UNAVAILABLE_CANCELLATION_CODES for r in exc.cancellation_reasons
+        )
+    return False
+
+
+def as_unavailable(exc: BaseException) -> DataStoreUnavailable:
+    return DataStoreUnavailable("The data store is busy or unreachable; nothing was written. Retry shortly.")

@@ -1,0 +1,41 @@
+"""Celery tasks of the order workflow. Each task names its tenant and binds it itself.
+
+No thread-local or context state carries a tenant from one task to the next: the task looks
+up the tenant's route from the slug it was given, every time.
+"""
+
+import random
+
+from celery import shared_task
+from django.conf import settings
+
+from resale.errors import is_transient_dynamodb_error
+from resale.orders.workflow import order_abandon_payment, order_advance
+from resale.providers.client import ProviderUnavailable
+from resale.tenancy import tenant_route
+
+DATA_STORE_MAX_RETRIES = 20
+"""DynamoDB throttling or an outage: keep retrying (backoff capped at a minute) for about 15 minutes."""
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def order_workflow(self, tenant_slug: str, order_id: str) -> str:
+    route = tenant_route(tenant_slug)
+    if route is None:
+        return "unroutable"
+    try:
+        return order_advance(route=route, order_id=order_id)
+    except ProviderUnavailable as exc:
+        if self.request.retries >= settings.ORDER_WORKFLOW_MAX_RETRIES:
+            order_abandon_payment(route=route, order_id=order_id, reason=f"provider unavailable: {exc}")
+            return "gave_up"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    except Exception as exc:
+        if is_transient_dynamodb_error(exc) and self.request.retries < DATA_STORE_MAX_RETRIES:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        raise
+
+
+def _backoff(retries: int) -> float:
+    base = settings.ORDER_WORKFLOW_BACKOFF_SECONDS * (2**retries)
+    return min(60.0, base) * random.uniform(0.5, 1.0)

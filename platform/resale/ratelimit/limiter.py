@@ -1,0 +1,126 @@
+"""Per-tenant request quotas: a token bucket per tenant in Redis, taken atomically by one Lua script.
+
+DRF's throttles read, decide and write in separate steps and so let bursts through under
+concurrency (encode/django-rest-framework#5181); here the refill, the decision and the write
+happen inside Redis in one script, with Redis's own clock, so every API process shares one
+bucket per tenant and no tenant's flood touches another tenant's bucket.
+
+High tiers take tokens in small leases (``requests_per_second // 50`` at a time, kept at most
+``LEASE_SECONDS``), so a busy process asks Redis once per lease instead of once per request.
+Leased tokens come out of the shared bucket, so no tenant ever gets more than its quota; a
+lease that expires unused is lost, which can only make a tenant's limit bite slightly early.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from functools import cache
+from threading import Lock
+
+import redis
+from django.conf import settings
+from httpkit.problems import ProblemError, ServiceUnavailable
+from rest_framework import status
+
+from tenants.tiers import TierPolicy
+
+TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(bucket[1]) or burst
+local ts = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local allowed = 0
+local retry_ms = 0
+if tokens >= 1 then
+  allowed = math.min(want, math.floor(tokens))
+  tokens = tokens - allowed
+else
+  retry_ms = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return {allowed, retry_ms}
+"""
+
+
+LEASE_SECONDS = 0.2
+_leases: dict[str, tuple[int, float]] = {}
+_leases_lock = Lock()
+
+
+class RateLimited(ProblemError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    title = "Too many requests"
+
+
+class RateLimiterUnavailable(ServiceUnavailable):
+    title = "Rate limiter unavailable"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_seconds: int
+    granted: int = 0
+
+
+@cache
+def _script():
+    client = redis.Redis.from_url(
+        settings.RATELIMIT_REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5, max_connections=256
+    )
+    return client.register_script(TOKEN_BUCKET)
+
+
+def bucket_key(tenant_slug: str) -> str:
+    return f"resale:ratelimit:{tenant_slug}"
+
+
+def lease_size(policy: TierPolicy) -> int:
+    return max(1, policy.requests_per_second // 50)
+
+
+def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1) -> Decision:
+    """Takes up to ``tokens`` from the tenant's bucket (``requests_per_second``, up to ``burst``)."""
+    try:
+        granted, retry_ms = _script()(
+            keys=[bucket_key(tenant_slug)], args=[policy.requests_per_second, policy.burst, tokens]
+        )
+    except redis.RedisError as exc:
+        raise RateLimiterUnavailable("The rate limiter is unreachable; retry shortly.") from exc
+    return Decision(
+        allowed=int(granted) > 0,
+        retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)),
+        granted=int(granted),
+    )
+
+
+def _take_leased(tenant_slug: str) -> bool:
+    now = time.monotonic()
+    with _leases_lock:
+        left, expires = _leases.get(tenant_slug, (0, 0.0))
+        if left > 0 and expires > now:
+            _leases[tenant_slug] = (left - 1, expires)
+            return True
+    return False
+
+
+def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy) -> None:
+    if not settings.RATELIMIT_ENABLED:
+        return
+    if _take_leased(tenant_slug):
+        return
+    decision = rate_limit_take(tenant_slug=tenant_slug, policy=policy, tokens=lease_size(policy))
+    if decision.granted > 1:
+        with _leases_lock:
+            _leases[tenant_slug] = (decision.granted - 1, time.monotonic() + LEASE_SECONDS)
+    if not decision.allowed:
+        raise RateLimited(
+            f"This marketplace is over its {policy.name} quota of {policy.requests_per_second} requests/s.",
+            headers={"Retry-After": str(decision.retry_after_seconds)},
+        )

@@ -1,0 +1,146 @@
+"""Who may call the tenant API: keys, scopes, suspension, quotas, and errors as problem details."""
+
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.api_keys import api_key_revoke
+from tenants.models import ApiKey
+from tenants.services import tenant_suspend
+from tests.resale.conftest import client_for, listing_body
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
+
+
+def test_a_missing_key_is_401_problem_details(tenant_api):
+    tenant_api()
+    response = APIClient().get("/api/v1/listings/x")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+
+
+@pytest.mark.parametrize("key", ["rk_nope_nope", "garbage", "rk__", "rk_abc_def_ghi"])
+def test_a_bad_key_is_401(tenant_api, key):
+    tenant_api()
+    assert client_for(key).get("/api/v1/listings/x").status_code == 401
+
+
+def test_a_read_key_cannot_write_403(tenant_api):
+    api = tenant_api(scopes=("read",))
+    assert api.client.post("/api/v1/listings", listing_body(), format="json").status_code == 403
+    assert api.client.get("/api/v1/listings/x").status_code == 404
+
+
+def test_a_write_only_key_cannot_read_403(tenant_api):
+    api = tenant_api(scopes=("write",))
+    assert api.client.post("/api/v1/listings", listing_body(), format="json").status_code == 201
+    assert api.client.get("/api/v1/listings/x").status_code == 403
+
+
+def test_an_audit_key_is_403_on_listings(tenant_api):
+    api = tenant_api(scopes=("audit",))
+    assert api.client.get("/api/v1/listings/x").status_code == 403
+
+
+def _eventually(predicate, within: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"not within {within}s")
+
+
+@pytest.mark.slow
+def test_a_revoked_key_stops_working_within_seconds(tenant_api):
+    api = tenant_api()
+    assert api.client.get("/api/v1/listings/x").status_code == 404
+    api_key_revoke(api_key=ApiKey.objects.get(id=api.key_id))
+    _eventually(lambda: api.client.get("/api/v1/listings/x").status_code == 401, within=6.5)
+
+
+@pytest.mark.slow
+def test_a_suspended_tenant_is_403_within_seconds_and_others_go_on(tenant_api):
+    api, other = tenant_api(), tenant_api()
+    assert api.client.get("/api/v1/listings/x").status_code == 404
+    tenant_suspend(tenant=api.tenant)
+    _eventually(lambda: api.client.get("/api/v1/listings/x").status_code == 403, within=6.5)
+    assert other.client.get("/api/v1/listings/x").status_code == 404
+
+
+def test_malformed_json_is_400_problem(tenant_api):
+    api = tenant_api()
+    response = api.client.post("/api/v1/listings", b'{"title": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_json_array_body_is_400(tenant_api):
+    api = tenant_api()
+    response = api.client.post("/api/v1/listings", b"[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_an_oversize_body_is_413_problem(tenant_api, settings):
+    api = tenant_api()
+    body = listing_body(description="x" * (settings.API_MAX_BODY_BYTES + 10))
+    response = api.client.post("/api/v1/listings", body, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_non_json_content_type_is_415_problem(tenant_api):
+    api = tenant_api()
+    response = api.client.post(
+        "/api/v1/listings", b"title=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_an_unknown_api_path_is_404_problem(tenant_api):
+    response = tenant_api().client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_one_tenants_flood_is_429_with_retry_after_and_does_not_throttle_another(tenant_api):
+    flooder, neighbour = tenant_api(), tenant_api()
+    statuses = [flooder.client.get("/api/v1/listings/x").status_code for _ in range(160)]
+    assert 429 in statuses and statuses[0] == 404
+    limited = flooder.client.get("/api/v1/listings/x")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert limited["Content-Type"] == "application/problem+json"
+    assert [neighbour.client.get("/api/v1/listings/x").status_code for _ in range(20)] == [404] * 20
+
+
+def test_dynamodb_unreachable_is_503_with_retry_after_and_nothing_is_written(tenant_api, settings):
+    from resale.tenancy import forget_tenant_routes
+
+    api = tenant_api()
+    endpoint = settings.DYNAMODB_ENDPOINT
+    settings.DYNAMODB_ENDPOINT = "http://127.0.0.1:9"
+    settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS = 0.2
+    settings.DYNAMODB_MAX_RETRY_ATTEMPTS = 0
+    forget_tenant_routes()
+    response = api.client.post("/api/v1/listings", listing_body(seller_id="s-503"), format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert response["Content-Type"] == "application/problem+json"
+    settings.DYNAMODB_ENDPOINT = endpoint
+    forget_tenant_routes()
+    assert api.client.get("/api/v1/listings", {"seller_id": "s-503"}).json()["items"] == []
+
+
+def test_ids_longer_than_any_id_are_404_not_500(tenant_api):
+    api = tenant_api()
+    huge = "x" * 3000
+    assert api.client.get(f"/api/v1/listings/{huge}").status_code == 404
+    assert (
+        api.client.patch(f"/api/v1/listings/{huge}", {}, format="json", HTTP_IF_MATCH="1").status_code == 404
+    )
+    assert api.client.get(f"/api/v1/orders/{huge}").status_code == 404
+    assert api.client.post(f"/api/v1/orders/{huge}/cancel").status_code == 404
+    assert api.client.get(f"/r/{api.slug}/{huge}").status_code == 404

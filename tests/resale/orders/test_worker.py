@@ -1,0 +1,137 @@
+"""A real Celery worker (a subprocess on the test database and broker) runs the order workflow."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from resale.tenancy import tenant_route
+
+from control_plane.celery import app
+from tests.resale.conftest import listing_body, order_body
+
+pytestmark = [
+    pytest.mark.ddblocal,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("purge_order_queue"),
+]
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def worker(sandbox, dynamodb_local):
+    app.control.purge()
+    env = {
+        **os.environ,
+        "POSTGRES_DB": connection.settings_dict["NAME"],
+        "DYNAMODB_ENDPOINT": settings.DYNAMODB_ENDPOINT,
+        "REDIS_URL": settings.REDIS_URL,
+        "PAYMENT_PROVIDER_URL": settings.PAYMENT_PROVIDER_URL,
+        "SHIPPING_PROVIDER_URL": settings.SHIPPING_PROVIDER_URL,
+        "PROVIDER_TIMEOUT_SECONDS": "10",
+        "ORDER_WORKFLOW_BACKOFF_SECONDS": "0.2",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "TENANT_ROUTE_CACHE_SECONDS": "0.5",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "control_plane",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def wait_for_status(api, order_id: str, wanted: set[str], within: float = 45) -> str:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        status = api.client.get(f"/api/v1/orders/{order_id}").json()["status"]
+        if status in wanted:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"order {order_id} still {status}, wanted {wanted}")
+
+
+def submit(api, **overrides) -> tuple[str, str]:
+    listing = api.client.post("/api/v1/listings", listing_body(), format="json").json()
+    response = api.client.post("/api/v1/orders", order_body(listing["id"], **overrides), format="json")
+    assert response.status_code == 202, response.content
+    return listing["id"], response.json()["id"]
+
+
+def test_one_worker_runs_two_tenants_tasks_back_to_back_each_in_its_own_tables(tenant_api, worker):
+    first, second = tenant_api(), tenant_api()
+    submitted = [
+        (first, *submit(first)),
+        (second, *submit(second, payment_token="tok_decline")),
+        (first, *submit(first, payment_token="tok_decline")),
+        (second, *submit(second)),
+    ]
+    outcomes = [
+        wait_for_status(api, order_id, {"completed", "payment_failed"}) for api, _, order_id in submitted
+    ]
+    assert outcomes == ["completed", "payment_failed", "payment_failed", "completed"]
+    for api, listing_id, order_id in submitted:
+        other = second if api is first else first
+        assert other.client.get(f"/api/v1/orders/{order_id}").status_code == 404
+        listing = api.client.get(f"/api/v1/listings/{listing_id}").json()
+        assert listing["status"] == (
+            "sold"
+            if api.client.get(f"/api/v1/orders/{order_id}").json()["status"] == "completed"
+            else "active"
+        )
+        order = tenant_route(api.slug).models.orders.get(order_id)
+        assert all(
+            change.actor in {f"api-key:{api.key_id}", "system:order-workflow"} for change in order.history
+        )
+
+
+def test_a_worker_killed_mid_workflow_resumes_without_charging_twice(tenant_api, worker, sandbox):
+    api = tenant_api()
+    sandbox.set_mode("shipping", "slow", delay_seconds=4)
+    listing_id, order_id = submit(api)
+    wait_for_status(api, order_id, {"paid"})
+    time.sleep(0.5)
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the worker has no pool process"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    sandbox.set_mode("shipping", "approve")
+    assert wait_for_status(api, order_id, {"completed", "payment_failed", "cancelled"}) == "completed"
+    assert sandbox.record("charge", order_id)["made"] == 1
+    assert sandbox.record("shipment", order_id)["made"] == 1
+    assert sandbox.record("shipment", order_id)["attempts"] >= 2, "the killed step was not re-run"
+    assert api.client.get(f"/api/v1/listings/{listing_id}").json()["status"] == "sold"
+    history = [change["status"] for change in api.client.get(f"/api/v1/orders/{order_id}").json()["history"]]
+    assert history == ["submitted", "paid", "shipped", "completed"]
