@@ -99,6 +99,7 @@ def sandbox_charge(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "invalid", "reason": "idempotency_key and token required"}, status=400)
     token_mode = next((mode for mode in MODES if mode != "approve" and mode in token), None)
     mode, delay = (token_mode, 0.5) if token_mode else _service_mode("payments")
+    _redis().incr(f"{PREFIX}:charge:received:{key}")
     refused = _behave(mode, delay)
     if refused is not None:
         return refused
@@ -122,6 +123,7 @@ def sandbox_shipment(request: HttpRequest) -> JsonResponse:
     key = str(data.get("idempotency_key", ""))
     if not key:
         return JsonResponse({"status": "invalid", "reason": "idempotency_key required"}, status=400)
+    _redis().incr(f"{PREFIX}:shipment:received:{key}")
     refused = _behave(*_service_mode("shipping"))
     if refused is not None:
         return refused
@@ -130,11 +132,12 @@ def sandbox_shipment(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def sandbox_record(request: HttpRequest, kind: str, key: str) -> JsonResponse:
-    """What the sandbox did for a key: how often it was asked and how many records it made."""
+    """What the sandbox did for a key: requests received, requests answered, records made."""
     r = _redis()
     record = r.get(f"{PREFIX}:{kind}:{key}")
     return JsonResponse(
         {
+            "received": int(r.get(f"{PREFIX}:{kind}:received:{key}") or 0),
             "attempts": int(r.get(f"{PREFIX}:{kind}:attempts:{key}") or 0),
             "made": int(r.get(f"{PREFIX}:{kind}:made:{key}") or 0),
             "record": json.loads(record) if record else None,

@@ -83,6 +83,14 @@ def wait_for_status(api, order_id: str, wanted: set[str], within: float = 45) ->
     raise AssertionError(f"order {order_id} still {status}, wanted {wanted}")
 
 
+def wait_until(condition, failure: str, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.05)
+
+
 def submit(api, **overrides) -> tuple[str, str]:
     listing = api.client.post("/api/v1/listings", listing_body(), format="json").json()
     response = api.client.post("/api/v1/orders", order_body(listing["id"], **overrides), format="json")
@@ -122,7 +130,7 @@ def test_a_worker_killed_mid_workflow_resumes_without_charging_twice(tenant_api,
     sandbox.set_mode("shipping", "slow", delay_seconds=4)
     listing_id, order_id = submit(api)
     wait_for_status(api, order_id, {"paid"})
-    time.sleep(0.5)
+    wait_until(lambda: sandbox.record("shipment", order_id)["received"] >= 1, "the shipping call never started")
     children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
     assert children, "the worker has no pool process"
     for child in children:
