@@ -130,7 +130,9 @@ def test_a_worker_killed_mid_workflow_resumes_without_charging_twice(tenant_api,
     sandbox.set_mode("shipping", "slow", delay_seconds=4)
     listing_id, order_id = submit(api)
     wait_for_status(api, order_id, {"paid"})
-    wait_until(lambda: sandbox.record("shipment", order_id)["received"] >= 1, "the shipping call never started")
+    wait_until(
+        lambda: sandbox.record("shipment", order_id)["received"] >= 1, "the shipping call never started"
+    )
     children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
     assert children, "the worker has no pool process"
     for child in children:
