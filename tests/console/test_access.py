@@ -56,7 +56,9 @@ def test_an_admin_cannot_revoke_another_tenants_key_through_their_own_slug(signe
 
 
 @pytest.mark.parametrize(("page", "kwargs", "body"), POSTS)
-def test_an_auditor_cannot_post_anything_in_their_own_tenant(signed_in, registered_tenant, page, kwargs, body):
+def test_an_auditor_cannot_post_anything_in_their_own_tenant(
+    signed_in, registered_tenant, page, kwargs, body
+):
     tenant = registered_tenant(tier="premium")
     client = signed_in("auditor@t.example", tenant=tenant, role="auditor")
     assert client.post(_url(page, tenant.slug, **kwargs), body).status_code == 403
