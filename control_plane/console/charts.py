@@ -6,7 +6,6 @@ from control_plane.console.selectors import DayCount
 
 WIDTH = 600
 HEIGHT = 160
-LABEL_SPACE = 18
 
 
 @dataclass(frozen=True)
@@ -20,9 +19,18 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class Tick:
+    """A day label under the chart, placed by percent of the width (HTML text does not stretch)."""
+
+    label: str
+    left_percent: float
+    align: str
+
+
+@dataclass(frozen=True)
 class BarChart:
     bars: list[Bar]
-    ticks: list[Bar]
+    ticks: list[Tick]
     total: int
     peak: int
     width: int = WIDTH
@@ -32,7 +40,7 @@ class BarChart:
 def day_bar_chart(series: list[DayCount]) -> BarChart:
     """One bar per day, scaled to the busiest day; every seventh day labelled."""
     peak = max((point.count for point in series), default=0)
-    plot_height = HEIGHT - LABEL_SPACE
+    plot_height = HEIGHT
     slot = WIDTH / max(len(series), 1)
     bars = []
     for index, point in enumerate(series):
@@ -47,5 +55,13 @@ def day_bar_chart(series: list[DayCount]) -> BarChart:
                 count=point.count,
             )
         )
-    ticks = [bar for index, bar in enumerate(bars) if (len(bars) - 1 - index) % 7 == 0]
+    ticks = [
+        Tick(
+            label=bar.label,
+            left_percent=round(100 * (bar.x + bar.width / 2) / WIDTH, 2),
+            align="end" if index == len(bars) - 1 else "start" if index == 0 else "middle",
+        )
+        for index, bar in enumerate(bars)
+        if (len(bars) - 1 - index) % 7 == 0
+    ]
     return BarChart(bars=bars, ticks=ticks, total=sum(p.count for p in series), peak=peak)

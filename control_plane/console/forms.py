@@ -8,8 +8,20 @@ from control_plane.console.selectors import HistoryFilter
 from tenants.models import SLUG_VALIDATOR, ApiKey, Membership, Tenant
 
 
+def _filter_input(text: str) -> forms.TextInput:
+    """A filter box with no visible label: its placeholder says what it filters, as does its aria-label."""
+    return forms.TextInput(attrs={"placeholder": text, "aria-label": text})
+
+
 class TenantFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", max_length=100)
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"placeholder": "Search slug or name", "aria-label": "Search slug or name"}
+        ),
+    )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Tenant.Status.choices])
     tier = forms.ChoiceField(required=False, choices=[("", "Any tier"), *Tenant.Tier.choices])
 
@@ -80,13 +92,32 @@ class AttributeSchemaForm(forms.Form):
 
 
 class ListingFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Title or description contains", max_length=100)
+    q = forms.CharField(
+        required=False,
+        label="Title or description contains",
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "Title or description contains",
+                "aria-label": "Title or description contains",
+            }
+        ),
+    )
     status = forms.ChoiceField(
         required=False,
         choices=[("", "Any status"), ("active", "active"), ("sold", "sold"), ("withdrawn", "withdrawn")],
     )
-    category = forms.CharField(required=False, max_length=100)
-    seller_id = forms.CharField(required=False, label="Seller", max_length=100)
+    category = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=_filter_input("Category"),
+    )
+    seller_id = forms.CharField(
+        required=False,
+        label="Seller",
+        max_length=100,
+        widget=_filter_input("Seller id"),
+    )
 
 
 class ListingEditForm(forms.Form):
@@ -118,7 +149,12 @@ class OrderFilterForm(forms.Form):
             *[(s, s) for s in ("submitted", "paid", "shipped", "completed", "payment_failed", "cancelled")],
         ],
     )
-    buyer_id = forms.CharField(required=False, label="Buyer", max_length=100)
+    buyer_id = forms.CharField(
+        required=False,
+        label="Buyer",
+        max_length=100,
+        widget=_filter_input("Buyer id"),
+    )
 
 
 def _utc_prefix(moment) -> str:
@@ -127,9 +163,28 @@ def _utc_prefix(moment) -> str:
 
 
 class HistoryFilterForm(forms.Form):
-    entity_type = forms.CharField(required=False, label="Entity type", max_length=40)
-    entity_id = forms.CharField(required=False, label="Entity id", max_length=100)
-    actor = forms.CharField(required=False, max_length=200)
+    entity_type = forms.CharField(
+        required=False,
+        label="Entity type",
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "Entity type (listing, order…)",
+                "aria-label": "Entity type (listing, order…)",
+            }
+        ),
+    )
+    entity_id = forms.CharField(
+        required=False,
+        label="Entity id",
+        max_length=100,
+        widget=_filter_input("Entity id"),
+    )
+    actor = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=_filter_input("Actor (api-key:…)"),
+    )
     since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from httpkit.readiness import DependencyStatus, dependency_statuses
+from kombu.exceptions import ChannelError
 
 from control_plane.celery import app as celery_app
 
@@ -40,13 +41,18 @@ def celery_workers(timeout: float) -> tuple[list[WorkerStatus], str]:
 
 
 def queued_task_count() -> int | None:
-    """Messages waiting in the default queue, or None when the broker cannot say."""
+    """Messages waiting in the default queue, or None when the broker cannot say.
+
+    Redis keeps no queue while it is empty, so a passive declare that finds none means zero.
+    """
     try:
         with celery_app.connection_for_read() as connection:
             declared = connection.default_channel.queue_declare(
                 queue=celery_app.conf.task_default_queue, passive=True
             )
             return int(declared.message_count)
+    except ChannelError:
+        return 0
     except Exception:  # noqa: BLE001 - an unknown depth is shown as unknown
         return None
 

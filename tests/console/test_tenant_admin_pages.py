@@ -24,7 +24,8 @@ def tenant_admin(signed_in, registered_tenant):
 def test_a_new_key_is_shown_once_and_works_until_revoked(tenant_admin):
     tenant, client = tenant_admin
     url = f"/console/t/{tenant.slug}/api-keys/"
-    created = client.post(url, {"name": "storefront", "scopes": ["read", "write"]})
+    created = client.post(url, {"name": "storefront", "scopes": ["read", "write"]}, follow=True)
+    assert created.redirect_chain == [(url, 302)]
     raw_key = re.search(r'id="issued-key"[^>]*>(rk_[^<]+)<', created.content.decode()).group(1)
     principal = resolve_api_key(raw_key)
     assert principal.tenant_slug == tenant.slug and principal.scopes == {"read", "write"}

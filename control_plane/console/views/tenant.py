@@ -1,6 +1,7 @@
 """Tenant admin pages: listings, orders, usage, API keys, team and the attribute schema."""
 
 import json
+from dataclasses import asdict
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -155,12 +156,18 @@ def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     return render(request, "console/tenant/usage.html", {"access": access, "charts": charts})
 
 
+ISSUED_KEY_SESSION = "console.issued_api_key"
+
+
 @never_cache
 @tenant_view(roles=ADMINS)
 def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    """Lists the keys; a POST issues one and shows its secret on this response only."""
+    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once.
+
+    The secret waits in the session only between the redirect and that GET, which pops it, so a
+    reload neither issues a second key nor shows the secret again.
+    """
     form = ApiKeyForm(request.POST or None)
-    issued = None
     if request.method == "POST" and form.is_valid():
         issued = api_key_issue(
             tenant=access.tenant,
@@ -168,7 +175,11 @@ def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
             scopes=form.cleaned_data["scopes"],
             actor=request.user,
         )
-        form = ApiKeyForm()
+        request.session[ISSUED_KEY_SESSION] = {"tenant": access.tenant.slug, **asdict(issued)}
+        return redirect("console:api-keys", slug=access.tenant.slug)
+    issued = request.session.pop(ISSUED_KEY_SESSION, None)
+    if issued and issued.pop("tenant") != access.tenant.slug:
+        issued = None
     keys = access.tenant.api_keys.select_related("created_by").order_by("revoked_at", "-created_at")
     return render(
         request,
