@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from control_plane.console.unavailable import answers_503_when_a_dependency_fails
 from tenants.models import Membership, Tenant
 
 ADMIN = Membership.Role.ADMIN
@@ -48,6 +49,7 @@ def tenant_view(*, roles: frozenset[str] = frozenset({ADMIN, AUDITOR})) -> Calla
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
+        @answers_503_when_a_dependency_fails
         @wraps(view)
         def wrapped(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
             access = tenant_access(request.user, slug)

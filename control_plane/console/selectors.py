@@ -6,7 +6,6 @@ services land, the views switch to them and these go.
 
 import base64
 import binascii
-import heapq
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from tenants.models import Tenant
 from tenants.selectors import tenant_list, tenant_table_names
 
 PAGE_SIZE = 50
-HISTORY_LIMIT = 500
+HISTORY_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -212,6 +211,13 @@ def listings_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:
 
 
 # History
+#
+# The history table holds the hash chain's events under ``chain="events"`` (seq 1, 2, 3, ...),
+# next to bookkeeping items of the stream consumer (its head and per-record markers) under
+# other chain keys; these selectors read the events chain only, in seq order.
+
+EVENTS_CHAIN = "events"
+GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -222,11 +228,11 @@ class HistoryFilter:
     since: str = ""
     until: str = ""
 
-    def condition(self, history: type[Model]):
+    def condition(self, history: type[Model], *, by_entity: bool):
         conditions = []
-        if self.entity_type:
+        if self.entity_type and not by_entity:
             conditions.append(history.entity_type == self.entity_type)
-        if self.entity_id:
+        if self.entity_id and not by_entity:
             conditions.append(history.entity_id == self.entity_id)
         if self.actor:
             conditions.append(history.actor == self.actor)
@@ -235,6 +241,23 @@ class HistoryFilter:
         if self.until:
             conditions.append(history.at < self.until)
         return _and(conditions)
+
+
+def _history_query(tables: TenantModels, filters: HistoryFilter, *, newest_first: bool, **kwargs):
+    """Events matching the filter, through the by_entity index when one entity is named."""
+    history = tables.history
+    by_entity = bool(filters.entity_type and filters.entity_id)
+    condition = filters.condition(history, by_entity=by_entity)
+    if by_entity:
+        return history.by_entity.query(
+            f"{filters.entity_type}#{filters.entity_id}",
+            scan_index_forward=not newest_first,
+            filter_condition=condition,
+            **kwargs,
+        )
+    return history.query(
+        EVENTS_CHAIN, scan_index_forward=not newest_first, filter_condition=condition, **kwargs
+    )
 
 
 @dataclass(frozen=True)
@@ -271,52 +294,52 @@ def field_changes(event: Model) -> list[FieldChange]:
 
 
 def history_events(*, tables: TenantModels, filters: HistoryFilter) -> Iterator[Model]:
-    """Every matching event, in the table's order (for exports)."""
-    return iter(tables.history.scan(filter_condition=filters.condition(tables.history)))
+    """Every matching event, oldest first, read lazily page by page (for exports)."""
+    return iter(_history_query(tables, filters, newest_first=False))
 
 
 def history_newest(
-    *, tables: TenantModels, filters: HistoryFilter, limit: int = HISTORY_LIMIT
-) -> list[HistoryRow]:
-    """The newest ``limit`` matching events, newest first, each with its field changes."""
-    events = heapq.nlargest(
-        limit, history_events(tables=tables, filters=filters), key=lambda event: (event.at, event.seq)
+    *, tables: TenantModels, filters: HistoryFilter, cursor: str | None = None, limit: int = HISTORY_LIMIT
+) -> Page:
+    """A page of matching events, newest first, each with its field changes."""
+    results = _history_query(
+        tables, filters, newest_first=True, limit=limit, last_evaluated_key=decode_cursor(cursor)
     )
-    return [HistoryRow(event=event, changes=field_changes(event)) for event in events]
+    page = _page(results, limit)
+    return Page(
+        items=[HistoryRow(event=event, changes=field_changes(event)) for event in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 @dataclass(frozen=True)
 class ChainStatus:
     ok: bool
     events: int
-    chains: int
-    first_bad_chain: str | None = None
     first_bad_seq: int | None = None
     problem: str = ""
 
 
 def history_chain_status(*, tables: TenantModels) -> ChainStatus:
-    """Checks that each chain's sequence has no gap and that each event links to the one before.
+    """Checks that the chain starts at seq 1 from the genesis hash, has no gap, and that each
+    event links to the hash of the one before.
 
-    Recomputing each event's own hash is the history service's job (it owns the hash
-    formula); this check sees deleted, inserted or reordered events.
+    Recomputing each event's own hash is the history service's job (it owns the hash formula);
+    this check sees deleted, inserted and reordered events.
     """
-    chains: dict[str, list] = {}
-    for event in tables.history.scan(attributes_to_get=["chain", "seq", "hash", "prev_hash"]):
-        chains.setdefault(event.chain, []).append(event)
-    total = sum(len(events) for events in chains.values())
-    for chain in sorted(chains):
-        events = sorted(chains[chain], key=lambda event: event.seq)
-        for before, after in zip(events, events[1:], strict=False):
-            if after.seq != before.seq + 1:
-                return ChainStatus(False, total, len(chains), chain, int(after.seq), "a gap in the sequence")
-            if after.prev_hash != before.hash:
-                return ChainStatus(
-                    False, total, len(chains), chain, int(after.seq), "its prev_hash does not match"
-                )
-    return ChainStatus(True, total, len(chains))
+    events = tables.history.query(EVENTS_CHAIN, attributes_to_get=["chain", "seq", "hash", "prev_hash"])
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for event in events:
+        count += 1
+        seq = int(event.seq)
+        if seq != expected_seq:
+            return ChainStatus(False, count, expected_seq, "this event is missing")
+        if event.prev_hash != prev_hash:
+            return ChainStatus(False, count, seq, "its prev_hash is not the previous event's hash")
+        prev_hash, expected_seq = event.hash, seq + 1
+    return ChainStatus(True, count)
 
 
 def history_activity_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:
-    events = tables.history.scan(attributes_to_get=["chain", "seq", "at"])
+    events = tables.history.query(EVENTS_CHAIN, attributes_to_get=["chain", "seq", "at"])
     return _per_day((event.at for event in events), days=days)

@@ -225,7 +225,7 @@ def test_an_auditor_browses_history_and_cannot_change_anything(
     ]
     for seq, (event, old, new) in enumerate(images, start=1):
         tables.history(
-            "main",
+            "events",
             seq,
             event=event,
             entity_type="listing",

@@ -58,13 +58,13 @@ def registered_tenant(db, unique_slug):
 def history_writer():
     """Writes HistoryEvent items straight into a tenant's history table, chained like the consumer."""
 
-    def write(tables, events: list[dict], *, chain: str = "main", start: datetime | None = None) -> list:
+    def write(tables, events: list[dict], *, start: datetime | None = None) -> list:
         start = start or datetime.now(UTC) - timedelta(minutes=len(events))
         written, prev_hash = [], "0" * 64
         for seq, spec in enumerate(events, start=1):
             at = spec.get("at") or (start + timedelta(minutes=seq)).isoformat()
             item = tables.history(
-                chain,
+                "events",
                 seq,
                 event=spec.get("event", "MODIFY"),
                 entity_type=spec.get("entity_type", "listing"),

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from resale.tables import TENANT_TABLE_MODELS
 
 from control_plane.console.models import Invitation
 from tenants.api_keys import api_key_issue
@@ -125,3 +126,30 @@ def test_console_home_sends_each_role_to_its_start(signed_in, registered_tenant)
     assert admin.get("/console/")["Location"] == _url("listings", tenant.slug)
     auditor = signed_in("u@t.example", tenant=tenant, role=Membership.Role.AUDITOR)
     assert auditor.get("/console/")["Location"] == _url("history", tenant.slug)
+
+
+def test_a_tenant_page_answers_503_with_retry_after_when_dynamodb_is_down(
+    signed_in, registered_tenant, settings
+):
+    tenant = registered_tenant()
+    tenant.resources = {"tables": {role: f"{tenant.slug}-{role}" for role in TENANT_TABLE_MODELS}}
+    tenant.save()
+    settings.DYNAMODB_ENDPOINT = "http://127.0.0.1:9"
+    client = signed_in("admin@t.example", tenant=tenant, role="admin")
+    response = client.get(f"/console/t/{tenant.slug}/listings/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"Temporarily unavailable" in response.content
+
+
+def test_login_answers_503_when_redis_is_down(make_user, settings):
+    make_user("user@t.example")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    response = Client().post("/console/login/", {"username": "user@t.example", "password": "x"})
+    assert response.status_code == 503 and response["Retry-After"] == "5"

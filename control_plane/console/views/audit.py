@@ -10,7 +10,6 @@ from control_plane.console.access import TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
 from control_plane.console.forms import HistoryFilterForm
 from control_plane.console.selectors import (
-    HISTORY_LIMIT,
     history_activity_per_day,
     history_chain_status,
     history_events,
@@ -18,8 +17,18 @@ from control_plane.console.selectors import (
     tenant_tables,
 )
 
-CSV_COLUMNS = ["chain", "seq", "event", "entity_type", "entity_id", "actor", "at", "source", "old", "new"]
+CSV_COLUMNS = ["seq", "event", "entity_type", "entity_id", "actor", "at", "source", "old", "new"]
 CSV_COLUMNS += ["hash", "prev_hash"]
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value safe to open in a spreadsheet: text that would start a formula is quoted with '."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _no_tables(request: HttpRequest, access: TenantAccess) -> HttpResponse:
@@ -32,16 +41,19 @@ def history_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     if tables is None:
         return _no_tables(request, access)
     form = HistoryFilterForm(request.GET or None)
-    rows = history_newest(tables=tables, filters=form.history_filter())
+    page = history_newest(tables=tables, filters=form.history_filter(), cursor=request.GET.get("cursor"))
+    query = request.GET.copy()
+    query.pop("cursor", None)
     return render(
         request,
         "console/audit/history.html",
         {
             "access": access,
             "form": form,
-            "rows": rows,
-            "limit": HISTORY_LIMIT,
-            "export_query": request.GET.urlencode(),
+            "page": page,
+            "rows": page.items,
+            "query": query.urlencode(),
+            "export_query": query.urlencode(),
         },
     )
 
@@ -63,7 +75,7 @@ def history_export_view(request: HttpRequest, access: TenantAccess) -> HttpRespo
     def rows():
         yield writer.writerow(CSV_COLUMNS)
         for event in events:
-            yield writer.writerow([getattr(event, column) for column in CSV_COLUMNS])
+            yield writer.writerow([csv_cell(getattr(event, column)) for column in CSV_COLUMNS])
 
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -15,6 +16,7 @@ from control_plane.console.errors import InvitationInvalid
 from control_plane.console.forms import InvitationAcceptForm
 from control_plane.console.services import invitation_accept, invitation_from_token, invitee_has_password
 from control_plane.console.throttle import login_failed, login_is_throttled, login_succeeded
+from control_plane.console.unavailable import answers_503_when_a_dependency_fails
 
 
 class ConsoleLoginView(auth_views.LoginView):
@@ -23,6 +25,7 @@ class ConsoleLoginView(auth_views.LoginView):
     template_name = "console/login.html"
     redirect_authenticated_user = True
 
+    @method_decorator(answers_503_when_a_dependency_fails)
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         username = request.POST.get("username", "")
         address = request.META.get("REMOTE_ADDR", "")

@@ -129,6 +129,7 @@ def tenant_action_view(request: HttpRequest, slug: str, action: str) -> HttpResp
         except InvalidTenantTransition as exc:
             messages.error(request, str(exc))
         else:
+            tenant.refresh_from_db()
             messages.success(request, f"{tenant.slug}: {label.lower()} done; it is now {tenant.status}.")
         return redirect("console:staff-tenant", slug=slug)
     return render(
