@@ -98,7 +98,7 @@ class ListingFilterForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(
             attrs={
-                "placeholder": "Title or description contains",
+                "placeholder": "Search text",
                 "aria-label": "Title or description contains",
             }
         ),

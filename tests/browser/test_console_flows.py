@@ -141,6 +141,15 @@ def test_a_tenant_admin_manages_keys_team_schema_and_listings(
     expect(page.locator("table tbody tr")).to_have_count(3)
     screenshot(page, "admin-listings")
 
+    page.click("tr:has-text('Red sneakers') a:has-text('Edit')")
+    page.fill("input[name=price]", "18.50")
+    page.fill("input[name=title]", "Red sneakers, barely worn")
+    screenshot(page, "admin-listing-edit")
+    page.click("form.stack button[type=submit]")
+    expect(page.locator(".message-success")).to_contain_text("saved")
+    saved = tables.listings.get("l-0")
+    assert (saved.title, saved.price, saved.version) == ("Red sneakers, barely worn", "18.50", 2)
+
     page.click("tr:has-text('Wool coat') button:has-text('Withdraw')")
     expect(page.locator(".message-success")).to_contain_text("withdrawn")
     assert tables.listings.get("l-1").status == "withdrawn"
