@@ -13,6 +13,10 @@ class InvitationInvalid(ConsoleError):
     pass
 
 
+class ExistingAccountPasswordWrong(ConsoleError):
+    """An invitee with an account gave a password that is not theirs."""
+
+
 class AttributeSchemaInvalid(ConsoleError):
     pass
 

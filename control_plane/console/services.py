@@ -20,6 +20,7 @@ from resale.routing import TenantModels
 
 from control_plane.console.errors import (
     AttributeSchemaInvalid,
+    ExistingAccountPasswordWrong,
     FeatureNotInTier,
     InvitationInvalid,
     ListingNotEditable,
@@ -124,7 +125,7 @@ def invitation_accept(*, token: str, password: str) -> Membership:
         )
         if user.password and user.has_usable_password():
             if not user.check_password(password):
-                raise InvitationInvalid("That is not the password of your existing account.")
+                raise ExistingAccountPasswordWrong("That is not the password of your existing account.")
         else:
             user.set_password(password)
             user.save(update_fields=["password"])

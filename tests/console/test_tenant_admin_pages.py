@@ -297,3 +297,31 @@ def test_usage_counts_orders_per_day(live_tenant):
     orders = charts["Orders per day"]
     assert orders.total == 3 and orders.peak == 2
     assert [bar.count for bar in orders.bars][-3:] == [1, 0, 2]
+
+
+@override_settings(CONSOLE_LOGIN_FAILURES_PER_USER=3)
+def test_guessing_an_existing_accounts_password_through_an_invitation_is_throttled(tenant_admin, make_user):
+    tenant, client = tenant_admin
+    make_user("target@t.example")
+    client.post(f"/console/t/{tenant.slug}/team/", {"email": "target@t.example", "role": "admin"})
+    link = _invitation_link()
+    for n in range(3):
+        assert Client().post(link, {"password": f"guess-{n}"}).status_code == 200
+    from tests.console.conftest import PASSWORD
+
+    assert Client().post(link, {"password": PASSWORD}).status_code == 429
+    assert (
+        Client().post("/console/login/", {"username": "target@t.example", "password": PASSWORD}).status_code
+        == 429
+    )
+    assert not Membership.objects.filter(user__username="target@t.example").exists()
+
+
+def test_login_does_not_redirect_off_site(make_user):
+    from tests.console.conftest import PASSWORD
+
+    make_user("user@t.example")
+    response = Client().post(
+        "/console/login/?next=https://evil.example/", {"username": "user@t.example", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == "/console/"

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from control_plane.console.access import ADMIN, member_tenants
-from control_plane.console.errors import InvitationInvalid
+from control_plane.console.errors import ExistingAccountPasswordWrong, InvitationInvalid
 from control_plane.console.forms import InvitationAcceptForm
 from control_plane.console.services import invitation_accept, invitation_from_token, invitee_has_password
 from control_plane.console.throttle import login_failed, login_is_throttled, login_succeeded
@@ -75,24 +75,33 @@ def _tenant_start(access) -> str:
 @never_cache
 @sensitive_post_parameters("password", "password_again")
 @csrf_protect
+@answers_503_when_a_dependency_fails
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Accepts an invitation. Wrong passwords of an existing account count as failed logins."""
     try:
         invitation = invitation_from_token(token)
     except InvitationInvalid as exc:
         return render(request, "console/invitation_invalid.html", {"reason": str(exc)}, status=404)
     existing = invitee_has_password(invitation)
+    address = request.META.get("REMOTE_ADDR", "")
     form = InvitationAcceptForm(request.POST or None, existing_account=existing, email=invitation.email)
+    context = {"invitation": invitation, "form": form, "existing": existing}
+    if (
+        request.method == "POST"
+        and existing
+        and login_is_throttled(username=invitation.email, address=address)
+    ):
+        return render(request, "console/invitation_accept.html", {**context, "throttled": True}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             membership = invitation_accept(token=token, password=form.cleaned_data["password"])
+        except ExistingAccountPasswordWrong as exc:
+            login_failed(username=invitation.email, address=address)
+            form.add_error(None, str(exc))
         except InvitationInvalid as exc:
             form.add_error(None, str(exc))
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {membership.tenant.name}.")
             return redirect("console:home")
-    return render(
-        request,
-        "console/invitation_accept.html",
-        {"invitation": invitation, "form": form, "existing": existing},
-    )
+    return render(request, "console/invitation_accept.html", context)
