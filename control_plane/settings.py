@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "httpkit.tenant_metrics.TenantMetricsMiddleware",
+    "httpkit.usage.TenantUsageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

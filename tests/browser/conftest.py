@@ -93,12 +93,15 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
 
 @pytest.fixture
 def celery_worker(live_server, dynamodb_local, settings):
-    """A real Celery worker process on this run's Redis db and test database; stopped after the test."""
+    """A real Celery worker process on this run's Redis db and test database; stopped after the test.
+
+    It consumes the run's broker queue, so run the browser tests on a Redis db of their own
+    (REDIS_URL), never one a development worker uses.
+    """
     from django.db import connection
 
     from control_plane.celery import app
 
-    app.control.purge()
     env = {
         **os.environ,
         "POSTGRES_DB": connection.settings_dict["NAME"],

@@ -14,10 +14,10 @@ PASSWORD = "a-long-test-passphrase-42"
 
 @pytest.fixture(autouse=True)
 def _fresh_login_counters():
-    """Login throttling counts in Redis; each test starts from zero."""
-    cache.clear()
+    """Login throttling counts in Redis; each test starts from zero (only those keys are touched)."""
+    cache.delete_pattern("console:login-failures:*")
     yield
-    cache.clear()
+    cache.delete_pattern("console:login-failures:*")
 
 
 @pytest.fixture

@@ -325,3 +325,15 @@ def test_login_does_not_redirect_off_site(make_user):
         "/console/login/?next=https://evil.example/", {"username": "user@t.example", "password": PASSWORD}
     )
     assert response.status_code == 302 and response["Location"] == "/console/"
+
+
+@pytest.mark.ddblocal
+def test_usage_charts_api_requests_and_throttled_requests(live_tenant):
+    from httpkit.usage import usage_record
+
+    tenant, client, _ = live_tenant
+    for status in (200, 200, 429):
+        usage_record(tenant_slug=tenant.slug, status_code=status)
+    charts = dict(client.get(f"/console/t/{tenant.slug}/usage/").context["charts"])
+    assert charts["API requests per day"].bars[-1].count == 3
+    assert charts["Throttled requests per day"].bars[-1].count == 1

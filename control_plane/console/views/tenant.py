@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from httpkit.usage import usage_per_day
 
 from control_plane.console.access import ADMIN, TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
@@ -28,6 +29,7 @@ from control_plane.console.forms import (
 )
 from control_plane.console.models import Invitation
 from control_plane.console.selectors import (
+    DayCount,
     listing_get,
     listing_page,
     listings_per_day,
@@ -149,7 +151,10 @@ def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     tables, page_without_tables = _tables_or_page(request, access)
     if tables is None:
         return page_without_tables
+    api_usage = usage_per_day(tenant_slug=access.tenant.slug)
     charts = [
+        ("API requests per day", day_bar_chart([DayCount(u.day, u.requests) for u in api_usage])),
+        ("Throttled requests per day", day_bar_chart([DayCount(u.day, u.throttled) for u in api_usage])),
         ("Orders per day", day_bar_chart(orders_per_day(tables=tables))),
         ("Listings created per day", day_bar_chart(listings_per_day(tables=tables))),
     ]
