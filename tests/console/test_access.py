@@ -153,3 +153,13 @@ def test_login_answers_503_when_redis_is_down(make_user, settings):
     }
     response = Client().post("/console/login/", {"username": "user@t.example", "password": "x"})
     assert response.status_code == 503 and response["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/console/console.css", "/static/console/console.js", "/static/console/vendor/htmx.min.js"]
+)
+def test_the_consoles_static_files_are_served(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert len(body) > 200
