@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from httpkit.usage import usage_record
 from playwright.sync_api import expect
 
 from control_plane.console.selectors import tenant_tables
@@ -133,6 +134,9 @@ def test_a_tenant_admin_manages_keys_team_schema_and_listings(
                 {"status": "paid", "at": created, "actor": "worker", "reason": ""},
             ],
         ).save()
+
+    for status in (200, 200, 201, 429, 200):
+        usage_record(tenant_slug=tenant.slug, status_code=status, at=now - timedelta(days=status % 3))
 
     page = new_page()
     page.on("dialog", lambda dialog: dialog.accept())

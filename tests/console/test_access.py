@@ -156,7 +156,8 @@ def test_login_answers_503_when_redis_is_down(make_user, settings):
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/console/console.css", "/static/console/console.js", "/static/console/vendor/htmx.min.js"]
+    "path",
+    ["/static/console/console.css", "/static/console/console.js", "/static/console/vendor/htmx.min.js"],
 )
 def test_the_consoles_static_files_are_served(path):
     response = Client().get(path)
