@@ -164,3 +164,18 @@ def test_the_consoles_static_files_are_served(path):
     assert response.status_code == 200
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert len(body) > 200
+
+
+def test_refusals_render_as_console_pages(signed_in, registered_tenant):
+    mine, theirs = registered_tenant(), registered_tenant()
+    auditor = signed_in("auditor@t.example", tenant=mine, role="auditor")
+    not_found = auditor.get(f"/console/t/{theirs.slug}/history/")
+    assert not_found.status_code == 404 and b"Not found" in not_found.content
+    assert theirs.slug.encode() not in not_found.content
+    refused = auditor.post(f"/console/t/{mine.slug}/history/")
+    assert refused.status_code == 403 and b"Auditors read; they change nothing." in refused.content
+    admin_page = auditor.get(f"/console/t/{mine.slug}/team/")
+    assert (
+        admin_page.status_code == 403
+        and b"Your role in this tenant cannot open this page." in admin_page.content
+    )
