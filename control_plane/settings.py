@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "provisioning",
     "resale",
     "control_plane",
+    "control_plane.console",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "httpkit.tenant_metrics.TenantMetricsMiddleware",
+    "httpkit.usage.TenantUsageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -181,6 +183,18 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/console/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 3600)))
+CSRF_COOKIE_HTTPONLY = True
+
+# Web console: failed logins allowed per username and per client address within the window,
+# how long an emailed invitation stays valid, and how long the health page waits for workers.
+CONSOLE_LOGIN_FAILURES_PER_USER = int(env("CONSOLE_LOGIN_FAILURES_PER_USER", "5"))
+CONSOLE_LOGIN_FAILURES_PER_ADDRESS = int(env("CONSOLE_LOGIN_FAILURES_PER_ADDRESS", "30"))
+CONSOLE_LOGIN_WINDOW_SECONDS = int(env("CONSOLE_LOGIN_WINDOW_SECONDS", "900"))
+CONSOLE_INVITATION_MAX_AGE_SECONDS = int(env("CONSOLE_INVITATION_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
+CONSOLE_WORKER_PING_TIMEOUT_SECONDS = float(env("CONSOLE_WORKER_PING_TIMEOUT_SECONDS", "1.0"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from control_plane.ops import views as ops
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/console/", permanent=False), name="root"),
+    path("console/", include("control_plane.console.urls")),
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ExportToDjangoView, name="metrics"),

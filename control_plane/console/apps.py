@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    name = "control_plane.console"
+    label = "console"
+    verbose_name = "Web console"

@@ -1,0 +1,67 @@
+"""Platform health for staff: each dependency, the Celery workers and the broker's queue."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from httpkit.readiness import DependencyStatus, dependency_statuses
+from kombu.exceptions import ChannelError
+
+from control_plane.celery import app as celery_app
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    name: str
+    ok: bool
+    reply: str
+
+
+@dataclass(frozen=True)
+class PlatformHealth:
+    dependencies: list[DependencyStatus]
+    workers: list[WorkerStatus]
+    workers_error: str
+    queued_tasks: int | None
+
+    @property
+    def ok(self) -> bool:
+        return all(d.ok for d in self.dependencies) and bool(self.workers) and not self.workers_error
+
+
+def celery_workers(timeout: float) -> tuple[list[WorkerStatus], str]:
+    """The workers that answer a broadcast ping within ``timeout`` seconds."""
+    try:
+        replies = celery_app.control.inspect(timeout=timeout).ping() or {}
+    except Exception as exc:  # noqa: BLE001 - a broker failure is shown on the page, not raised
+        return [], f"{type(exc).__name__}: {exc}"[:300]
+    return [
+        WorkerStatus(name=name, ok=reply.get("ok") == "pong", reply=str(reply.get("ok", reply)))
+        for name, reply in sorted(replies.items())
+    ], ""
+
+
+def queued_task_count() -> int | None:
+    """Messages waiting in the default queue, or None when the broker cannot say.
+
+    Redis keeps no queue while it is empty, so a passive declare that finds none means zero.
+    """
+    try:
+        with celery_app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(
+                queue=celery_app.conf.task_default_queue, passive=True
+            )
+            return int(declared.message_count)
+    except ChannelError:
+        return 0
+    except Exception:  # noqa: BLE001 - an unknown depth is shown as unknown
+        return None
+
+
+def platform_health() -> PlatformHealth:
+    workers, error = celery_workers(settings.CONSOLE_WORKER_PING_TIMEOUT_SECONDS)
+    return PlatformHealth(
+        dependencies=dependency_statuses(),
+        workers=workers,
+        workers_error=error,
+        queued_tasks=queued_task_count(),
+    )

@@ -1,0 +1,216 @@
+"""The console's own writes: onboarding from the form, retries, invitations, the attribute schema.
+
+Each is a plain function with keyword arguments that leaves a TenantEvent, so the registry's
+trail says who did what from the console.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from pynamodb.exceptions import UpdateError
+from pynamodb.models import Model
+from resale.routing import TenantModels
+
+from control_plane.console.errors import (
+    AttributeSchemaInvalid,
+    ExistingAccountPasswordWrong,
+    FeatureNotInTier,
+    InvitationInvalid,
+    ListingNotEditable,
+    NotRetryable,
+    StaleListing,
+)
+from control_plane.console.models import Invitation
+from provisioning.models import ProvisioningRun
+from provisioning.services import start_onboarding
+from tenants.models import Membership, Tenant
+from tenants.services import membership_grant, record_tenant_event, tenant_create, tenant_set_status
+from tenants.tiers import tier_policy
+
+INVITATION_SALT = "console.invitation"
+
+
+def tenant_onboard(
+    *, slug: str, name: str, tier: str, admin_email: str, actor: AbstractBaseUser
+) -> ProvisioningRun:
+    """Registers the tenant and queues its onboarding run (after the commit); returns the run."""
+    with transaction.atomic():
+        tenant = tenant_create(slug=slug, name=name, tier=tier, admin_email=admin_email, actor=actor)
+        return start_onboarding(tenant)
+
+
+def onboarding_retry(*, tenant: Tenant, actor: AbstractBaseUser) -> ProvisioningRun:
+    """Starts a new onboarding run for a tenant whose onboarding failed.
+
+    The steps are idempotent, so the new run re-applies what the failed one left behind.
+    """
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.status != Tenant.Status.FAILED:
+            raise NotRetryable(f"Only a failed onboarding can be retried; {locked.slug} is {locked.status}.")
+        tenant_set_status(tenant=locked, status=Tenant.Status.PROVISIONING, actor=actor)
+        record_tenant_event(tenant=locked, action="onboarding.retried", actor=actor)
+        return start_onboarding(locked)
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"invitation": invitation.pk}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_issue(
+    *, tenant: Tenant, email: str, role: str, actor: AbstractBaseUser | None, accept_url_for
+) -> Invitation:
+    """Records the invitation and emails its link; ``accept_url_for(token)`` makes the absolute URL."""
+    email = email.strip().lower()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(tenant=tenant, email=email, role=role, invited_by=actor)
+        record_tenant_event(
+            tenant=tenant, action="invitation.sent", actor=actor, email=email, role=role, id=invitation.pk
+        )
+    days = settings.CONSOLE_INVITATION_MAX_AGE_SECONDS // 86400
+    send_mail(
+        subject=f"You are invited to {tenant.name} on the resale platform",
+        message=(
+            f"You have been invited to join {tenant.name} as {role}.\n\n"
+            f"Accept the invitation and choose your password here (valid for {days} days):\n"
+            f"{accept_url_for(invitation_token(invitation))}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+    return invitation
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The pending invitation a token names; InvitationInvalid if forged, expired or used."""
+    try:
+        payload = signing.loads(
+            token, salt=INVITATION_SALT, max_age=settings.CONSOLE_INVITATION_MAX_AGE_SECONDS
+        )
+    except signing.SignatureExpired as exc:
+        raise InvitationInvalid("This invitation has expired: ask for a new one.") from exc
+    except signing.BadSignature as exc:
+        raise InvitationInvalid("This invitation link is not valid.") from exc
+    invitation = Invitation.objects.select_related("tenant").filter(pk=payload.get("invitation")).first()
+    if invitation is None or invitation.accepted_at is not None:
+        raise InvitationInvalid("This invitation has already been used.")
+    return invitation
+
+
+def invitee_has_password(invitation: Invitation) -> bool:
+    user = get_user_model().objects.filter(username=invitation.email).first()
+    return bool(user and user.password and user.has_usable_password())
+
+
+def invitation_accept(*, token: str, password: str) -> Membership:
+    """Accepts an invitation exactly once: sets the new user's password and grants the membership.
+
+    An invitee who already has a password (a member elsewhere) must give it instead.
+    """
+    user_model = get_user_model()
+    with transaction.atomic():
+        invitation = invitation_from_token(token)
+        invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise InvitationInvalid("This invitation has already been used.")
+        user, _ = user_model.objects.get_or_create(
+            username=invitation.email, defaults={"email": invitation.email, "is_active": True}
+        )
+        if user.password and user.has_usable_password():
+            if not user.check_password(password):
+                raise ExistingAccountPasswordWrong("That is not the password of your existing account.")
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        return membership_grant(tenant=invitation.tenant, user=user, role=invitation.role, actor=user)
+
+
+def attribute_schema_check(schema: object) -> None:
+    """Raises AttributeSchemaInvalid unless ``schema`` is a valid JSON Schema for an object."""
+    if not isinstance(schema, dict):
+        raise AttributeSchemaInvalid("The schema must be a JSON object.")
+    try:
+        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+    except SchemaError as exc:
+        path = "/".join(str(part) for part in exc.absolute_path) or "(top level)"
+        raise AttributeSchemaInvalid(f"Not a valid JSON Schema at {path}: {exc.message}") from exc
+    if schema.get("type") != "object":
+        raise AttributeSchemaInvalid('Listing attributes are an object: the schema needs "type": "object".')
+
+
+def attribute_schema_set(*, tenant: Tenant, schema: dict | None, actor: AbstractBaseUser) -> Tenant:
+    """Saves (or, with None, clears) the tenant's custom listing attribute schema; premium only."""
+    if not tier_policy(tenant.tier).custom_attribute_schema:
+        raise FeatureNotInTier(f"Custom attribute schemas are not part of the {tenant.tier} tier.")
+    if schema is not None:
+        attribute_schema_check(schema)
+    with transaction.atomic():
+        tenant.attribute_schema = schema
+        tenant.save(update_fields=["attribute_schema", "updated_at"])
+        record_tenant_event(tenant=tenant, action="attribute_schema.set", actor=actor, cleared=schema is None)
+    return tenant
+
+
+def _console_actor(user: AbstractBaseUser) -> str:
+    return f"console:{user.get_username()}"
+
+
+def listing_update(
+    *, tables: TenantModels, listing_id: str, version: int, changes: dict, actor: AbstractBaseUser
+) -> Model:
+    """Changes an active listing's fields if nobody changed it since ``version`` was read."""
+    listing_model = tables.listings
+    try:
+        listing = listing_model.get(listing_id)
+    except listing_model.DoesNotExist as exc:
+        raise ListingNotEditable("This listing does not exist.") from exc
+    if listing.status != "active":
+        raise ListingNotEditable(f"A listing that is {listing.status} cannot be edited.")
+    if listing.version != version:
+        raise StaleListing("Someone changed this listing since you opened it: reload and edit again.")
+    actions = [getattr(listing_model, name).set(value) for name, value in changes.items()]
+    actions += [
+        listing_model.updated_at.set(timezone.now().isoformat()),
+        listing_model.actor.set(_console_actor(actor)),
+    ]
+    try:
+        listing.update(actions=actions, condition=listing_model.status == "active")
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleListing("Someone changed this listing meanwhile: reload and edit again.") from exc
+        raise
+    return listing
+
+
+def listing_withdraw(*, tables: TenantModels, listing_id: str, actor: AbstractBaseUser) -> Model:
+    """Withdraws an active listing; a sold or already withdrawn one is refused."""
+    listing_model = tables.listings
+    try:
+        listing = listing_model.get(listing_id)
+    except listing_model.DoesNotExist as exc:
+        raise ListingNotEditable("This listing does not exist.") from exc
+    if listing.status != "active":
+        raise ListingNotEditable(f"A listing that is {listing.status} cannot be withdrawn.")
+    try:
+        listing.update(
+            actions=[
+                listing_model.status.set("withdrawn"),
+                listing_model.updated_at.set(timezone.now().isoformat()),
+                listing_model.actor.set(_console_actor(actor)),
+            ],
+            condition=listing_model.status == "active",
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleListing("Someone changed this listing meanwhile: reload and try again.") from exc
+        raise
+    return listing

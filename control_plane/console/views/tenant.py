@@ -1,0 +1,253 @@
+"""Tenant admin pages: listings, orders, usage, API keys, team and the attribute schema."""
+
+import json
+from dataclasses import asdict
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from httpkit.usage import usage_per_day
+
+from control_plane.console.access import ADMIN, TenantAccess, tenant_view
+from control_plane.console.charts import day_bar_chart
+from control_plane.console.errors import (
+    AttributeSchemaInvalid,
+    FeatureNotInTier,
+    ListingNotEditable,
+    StaleListing,
+)
+from control_plane.console.forms import (
+    ApiKeyForm,
+    AttributeSchemaForm,
+    InvitationForm,
+    ListingEditForm,
+    ListingFilterForm,
+    OrderFilterForm,
+)
+from control_plane.console.models import Invitation
+from control_plane.console.selectors import (
+    DayCount,
+    listing_get,
+    listing_page,
+    listings_per_day,
+    order_get,
+    order_page,
+    orders_per_day,
+    tenant_tables,
+)
+from control_plane.console.services import (
+    attribute_schema_set,
+    invitation_issue,
+    listing_update,
+    listing_withdraw,
+)
+from tenants.api_keys import api_key_issue, api_key_revoke
+from tenants.tiers import tier_policy
+
+ADMINS = frozenset({ADMIN})
+
+
+def _tables_or_page(request: HttpRequest, access: TenantAccess):
+    tables = tenant_tables(access.tenant)
+    if tables is None:
+        return None, render(request, "console/tenant/no_tables.html", {"access": access})
+    return tables, None
+
+
+@tenant_view(roles=ADMINS)
+def listing_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    form = ListingFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = listing_page(tables=tables, cursor=request.GET.get("cursor"), **filters)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "console/tenant/listings.html",
+        {"access": access, "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@tenant_view(roles=ADMINS)
+def listing_edit_view(request: HttpRequest, access: TenantAccess, listing_id: str) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    listing = listing_get(tables=tables, listing_id=listing_id)
+    if listing is None:
+        raise Http404("No such listing.")
+    initial = {name: getattr(listing, name) for name in ListingEditForm.base_fields}
+    form = ListingEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            listing_update(
+                tables=tables,
+                listing_id=listing_id,
+                version=form.cleaned_data["version"],
+                changes=form.changes(),
+                actor=request.user,
+            )
+        except (ListingNotEditable, StaleListing) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Listing {listing_id} saved.")
+            return redirect("console:listings", slug=access.tenant.slug)
+    return render(
+        request, "console/tenant/listing_edit.html", {"access": access, "listing": listing, "form": form}
+    )
+
+
+@tenant_view(roles=ADMINS)
+@require_POST
+def listing_withdraw_view(request: HttpRequest, access: TenantAccess, listing_id: str) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    try:
+        listing_withdraw(tables=tables, listing_id=listing_id, actor=request.user)
+    except (ListingNotEditable, StaleListing) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Listing {listing_id} withdrawn.")
+    return redirect("console:listings", slug=access.tenant.slug)
+
+
+@tenant_view(roles=ADMINS)
+def order_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    form = OrderFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = order_page(tables=tables, cursor=request.GET.get("cursor"), **filters)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "console/tenant/orders.html",
+        {"access": access, "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@tenant_view(roles=ADMINS)
+def order_detail_view(request: HttpRequest, access: TenantAccess, order_id: str) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    order = order_get(tables=tables, order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "console/tenant/order_detail.html", {"access": access, "order": order})
+
+
+@tenant_view(roles=ADMINS)
+def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    tables, page_without_tables = _tables_or_page(request, access)
+    if tables is None:
+        return page_without_tables
+    api_usage = usage_per_day(tenant_slug=access.tenant.slug)
+    charts = [
+        ("API requests per day", day_bar_chart([DayCount(u.day, u.requests) for u in api_usage])),
+        ("Throttled requests per day", day_bar_chart([DayCount(u.day, u.throttled) for u in api_usage])),
+        ("Orders per day", day_bar_chart(orders_per_day(tables=tables))),
+        ("Listings created per day", day_bar_chart(listings_per_day(tables=tables))),
+    ]
+    return render(request, "console/tenant/usage.html", {"access": access, "charts": charts})
+
+
+ISSUED_KEY_SESSION = "console.issued_api_key"
+
+
+@never_cache
+@tenant_view(roles=ADMINS)
+def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once.
+
+    The secret waits in the session only between the redirect and that GET, which pops it, so a
+    reload neither issues a second key nor shows the secret again.
+    """
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = api_key_issue(
+            tenant=access.tenant,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            actor=request.user,
+        )
+        request.session[ISSUED_KEY_SESSION] = {"tenant": access.tenant.slug, **asdict(issued)}
+        return redirect("console:api-keys", slug=access.tenant.slug)
+    issued = request.session.pop(ISSUED_KEY_SESSION, None)
+    if issued and issued.pop("tenant") != access.tenant.slug:
+        issued = None
+    keys = access.tenant.api_keys.select_related("created_by").order_by("revoked_at", "-created_at")
+    return render(
+        request,
+        "console/tenant/api_keys.html",
+        {"access": access, "form": form, "keys": keys, "issued": issued},
+    )
+
+
+@tenant_view(roles=ADMINS)
+@require_POST
+def api_key_revoke_view(request: HttpRequest, access: TenantAccess, key_id: str) -> HttpResponse:
+    api_key = get_object_or_404(access.tenant.api_keys, id=key_id)
+    api_key_revoke(api_key=api_key, actor=request.user)
+    messages.success(request, f"Key {api_key.name} ({api_key.id}) revoked.")
+    return redirect("console:api-keys", slug=access.tenant.slug)
+
+
+@tenant_view(roles=ADMINS)
+def team_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        invitation_issue(
+            tenant=access.tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            accept_url_for=lambda token: request.build_absolute_uri(
+                reverse("console:invitation", args=[token])
+            ),
+        )
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("console:team", slug=access.tenant.slug)
+    members = access.tenant.memberships.select_related("user").order_by("role", "user__username")
+    pending = Invitation.objects.filter(tenant=access.tenant, accepted_at__isnull=True)
+    return render(
+        request,
+        "console/tenant/team.html",
+        {"access": access, "form": form, "members": members, "pending": pending},
+    )
+
+
+@tenant_view(roles=ADMINS)
+def attribute_schema_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    tenant = access.tenant
+    allowed = tier_policy(tenant.tier).custom_attribute_schema
+    current = json.dumps(tenant.attribute_schema, indent=2) if tenant.attribute_schema else ""
+    form = AttributeSchemaForm(request.POST or None, initial={"schema": current})
+    status = 200
+    if request.method == "POST":
+        if not allowed:
+            status = 403
+            form.add_error(None, f"Custom attribute schemas are not part of the {tenant.tier} tier.")
+        elif form.is_valid():
+            try:
+                attribute_schema_set(tenant=tenant, schema=form.cleaned_data["schema"], actor=request.user)
+            except (AttributeSchemaInvalid, FeatureNotInTier) as exc:
+                form.add_error("schema", str(exc))
+            else:
+                messages.success(request, "Attribute schema saved.")
+                return redirect("console:schema", slug=tenant.slug)
+    return render(
+        request,
+        "console/tenant/schema.html",
+        {"access": access, "form": form, "allowed": allowed},
+        status=status,
+    )
