@@ -5,10 +5,6 @@ class ConsoleError(Exception):
     """A request the console refuses, with a message fit to show the user."""
 
 
-class NotRetryable(ConsoleError):
-    pass
-
-
 class InvitationInvalid(ConsoleError):
     pass
 

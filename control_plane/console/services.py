@@ -24,14 +24,13 @@ from control_plane.console.errors import (
     FeatureNotInTier,
     InvitationInvalid,
     ListingNotEditable,
-    NotRetryable,
     StaleListing,
 )
 from control_plane.console.models import Invitation
 from provisioning.models import ProvisioningRun
 from provisioning.services import start_onboarding
 from tenants.models import Membership, Tenant
-from tenants.services import membership_grant, record_tenant_event, tenant_create, tenant_set_status
+from tenants.services import membership_grant, record_tenant_event, tenant_create
 from tenants.tiers import tier_policy
 
 INVITATION_SALT = "console.invitation"
@@ -44,20 +43,6 @@ def tenant_onboard(
     with transaction.atomic():
         tenant = tenant_create(slug=slug, name=name, tier=tier, admin_email=admin_email, actor=actor)
         return start_onboarding(tenant)
-
-
-def onboarding_retry(*, tenant: Tenant, actor: AbstractBaseUser) -> ProvisioningRun:
-    """Starts a new onboarding run for a tenant whose onboarding failed.
-
-    The steps are idempotent, so the new run re-applies what the failed one left behind.
-    """
-    with transaction.atomic():
-        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        if locked.status != Tenant.Status.FAILED:
-            raise NotRetryable(f"Only a failed onboarding can be retried; {locked.slug} is {locked.status}.")
-        tenant_set_status(tenant=locked, status=Tenant.Status.PROVISIONING, actor=actor)
-        record_tenant_event(tenant=locked, action="onboarding.retried", actor=actor)
-        return start_onboarding(locked)
 
 
 def invitation_token(invitation: Invitation) -> str:

@@ -80,7 +80,8 @@ def test_the_progress_partial_polls_until_the_run_finishes(staff, registered_ten
     run.status = ProvisioningRun.Status.SUCCEEDED
     run.save()
     finished = staff.get(url).content.decode()
-    assert "hx-trigger" not in finished and 'aria-valuenow="25"' in finished
+    assert "hx-trigger" not in finished and f'aria-valuenow="{run.progress}"' in finished
+    assert 0 < run.progress < 100
 
 
 def test_a_run_of_another_tenant_is_not_shown_under_this_slug(staff, registered_tenant):
@@ -89,7 +90,7 @@ def test_a_run_of_another_tenant_is_not_shown_under_this_slug(staff, registered_
     assert staff.get(f"/console/staff/tenants/{one.slug}/runs/{run.pk}/").status_code == 404
 
 
-def test_a_failed_onboarding_shows_the_error_and_retry_starts_a_new_run(
+def test_a_failed_onboarding_shows_the_error_and_retry_resumes_the_failed_run(
     staff, registered_tenant, django_capture_on_commit_callbacks
 ):
     tenant = registered_tenant()
@@ -98,21 +99,40 @@ def test_a_failed_onboarding_shows_the_error_and_retry_starts_a_new_run(
     failed.save()
     tenant_set_status(tenant=tenant, status=Tenant.Status.FAILED, reason=failed.error)
     page = staff.get(f"/console/staff/tenants/{tenant.slug}/runs/{failed.pk}/").content.decode()
-    assert "apply_tables: ClientError: boom" in page and "Retry onboarding" in page
+    assert "apply_tables: ClientError: boom" in page and "Retry the failed run" in page
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = staff.post(f"/console/staff/tenants/{tenant.slug}/retry/")
-    retry = tenant.runs.exclude(pk=failed.pk).get()
-    assert response["Location"] == f"/console/staff/tenants/{tenant.slug}/runs/{retry.pk}/"
+    assert response["Location"] == f"/console/staff/tenants/{tenant.slug}/runs/{failed.pk}/"
     assert len(callbacks) == 1
+    failed.refresh_from_db()
+    assert failed.status == ProvisioningRun.Status.PENDING and failed.error == ""
+    assert tenant.runs.count() == 1
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.PROVISIONING
 
 
-def test_retry_is_refused_unless_the_onboarding_failed(staff, registered_tenant):
+def test_retry_is_refused_unless_a_run_failed(staff, registered_tenant):
     tenant = registered_tenant()
     response = staff.post(f"/console/staff/tenants/{tenant.slug}/retry/", follow=True)
-    assert "Only a failed onboarding can be retried" in response.content.decode()
+    assert "has no failed run to retry" in response.content.decode()
     assert not tenant.runs.exists()
+
+
+def test_offboard_asks_for_confirmation_then_starts_the_offboarding(
+    staff, registered_tenant, django_capture_on_commit_callbacks
+):
+    tenant = registered_tenant()
+    tenant_set_status(tenant=tenant, status=Tenant.Status.ACTIVE)
+    confirm = staff.get(f"/console/staff/tenants/{tenant.slug}/offboard/")
+    assert confirm.status_code == 200 and b"cannot be undone" in confirm.content
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.ACTIVE
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        staff.post(f"/console/staff/tenants/{tenant.slug}/offboard/")
+    assert len(callbacks) == 1
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.OFFBOARDING
+    assert tenant.runs.get().kind == ProvisioningRun.Kind.OFFBOARD
 
 
 def test_suspend_asks_for_confirmation_then_suspends_and_resume_restores(staff, registered_tenant):

@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from control_plane.console.access import staff_view
-from control_plane.console.errors import NotRetryable
 from control_plane.console.forms import OnboardingForm, TenantFilterForm
 from control_plane.console.health import platform_health
 from control_plane.console.selectors import tenant_health, tenant_overview
-from control_plane.console.services import invitation_issue, onboarding_retry, tenant_onboard
+from control_plane.console.services import invitation_issue, tenant_onboard
+from provisioning.errors import NothingToRetry
 from provisioning.models import ProvisioningRun
 from provisioning.selectors import tenant_runs
+from provisioning.services import retry_onboarding, start_offboarding
 from tenants.errors import InvalidTenantTransition, SlugTaken
 from tenants.models import Membership, Tenant
 from tenants.services import tenant_resume, tenant_suspend
@@ -34,6 +35,13 @@ TENANT_ACTIONS = {
         tenant_resume,
         {Tenant.Status.SUSPENDED},
         "Its API serves storefront requests again.",
+    ),
+    "offboard": (
+        "Offboard",
+        start_offboarding,
+        {Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED, Tenant.Status.FAILED},
+        "Its API stops serving; every table is exported as JSON lines, the export is verified, "
+        "then its tables are deleted. This cannot be undone.",
     ),
 }
 
@@ -89,8 +97,8 @@ def run_progress_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespo
 def onboarding_retry_view(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, slug=slug)
     try:
-        run = onboarding_retry(tenant=tenant, actor=request.user)
-    except (NotRetryable, InvalidTenantTransition) as exc:
+        run = retry_onboarding(tenant=tenant, actor=request.user)
+    except (NothingToRetry, InvalidTenantTransition) as exc:
         messages.error(request, str(exc))
         return redirect("console:staff-tenant", slug=slug)
     return redirect("console:staff-run", slug=slug, run_id=run.pk)
