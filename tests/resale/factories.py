@@ -82,3 +82,14 @@ def drain(consumer: ShardStreamConsumer, *, quiet_rounds: int = 2, timeout: floa
     while quiet < quiet_rounds:
         assert time.monotonic() < deadline, "the consumer did not catch up"
         quiet = 0 if consumer.run_once() else quiet + 1
+
+
+def api_client_for(tenant, *scopes: str):
+    from rest_framework.test import APIClient
+
+    from tenants.api_keys import api_key_issue
+
+    issued = api_key_issue(tenant=tenant, name="test", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.key}")
+    return client
