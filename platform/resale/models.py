@@ -154,3 +154,25 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} -> {self.subscription_id} ({self.status})"
+
+
+class HistoryExport(models.Model):
+    """One export of a tenant's history for the warehouse: events ``first_seq..last_seq`` in one file.
+
+    Each run exports the events after the previous run's ``last_seq``, so nightly runs hand the
+    warehouse each event once, and a file can be re-checked against its ``sha256``.
+    """
+
+    tenant_slug = models.CharField(max_length=40, db_index=True)
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    events = models.BigIntegerField()
+    path = models.CharField(max_length=1000)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant_slug", "-last_seq"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug} history {self.first_seq}..{self.last_seq}"
