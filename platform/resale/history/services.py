@@ -39,6 +39,11 @@ MAX_EVENTS_PER_TRANSACTION = 49
 MAX_ATTEMPTS = 50
 
 
+_known_heads: dict[str, tuple[int, str]] = {}
+"""The head this process last wrote, per history table: saves a read per transaction. Only a
+hint: the transaction's condition on the head decides, and a stale hint costs one retry."""
+
+
 class HistoryAppendFailed(Exception):
     """The chain head stayed contended past every retry; the records stay unacknowledged."""
 
@@ -187,13 +192,14 @@ def history_append(*, tenant_models: TenantModels, records: list[StreamRecord]) 
     attempts = 0
     while pending:
         batch = pending[:MAX_EVENTS_PER_TRANSACTION]
-        head = read_head(client, table)
+        head = _known_heads.get(table) or read_head(client, table)
         chained = _chain(batch, head, rfc3339(datetime.now(UTC)))
         try:
             client.transact_write_items(TransactItems=_transaction(table, head, chained))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
+            _known_heads.pop(table, None)
             reasons = exc.response.get("CancellationReasons") or []
             already = {
                 index // 2
@@ -212,6 +218,7 @@ def history_append(*, tenant_models: TenantModels, records: list[StreamRecord]) 
             time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempts)))
             continue
         appended.extend(event for _, event in chained)
+        _known_heads[table] = (chained[-1][1]["seq"], chained[-1][1]["hash"])
         pending = pending[len(batch) :]
         attempts = 0
     return AppendResult(appended=appended, duplicates=duplicates)

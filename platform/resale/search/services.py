@@ -32,11 +32,9 @@ def _price(value: Any) -> Decimal:
         return Decimal("0")
 
 
-def search_document_apply(*, tenant_slug: str, record: StreamRecord) -> None:
-    """Applies one listings-stream record to the tenant's index (insert, change, withdraw, sale, delete)."""
+def _document_fields(record: StreamRecord) -> dict[str, Any]:
     image = record.image
-    version = int(image.get("version") or 0)
-    fields = {
+    return {
         "title": str(image.get("title", "")),
         "description": str(image.get("description", "")),
         "category": str(image.get("category", "")),
@@ -45,17 +43,47 @@ def search_document_apply(*, tenant_slug: str, record: StreamRecord) -> None:
         "currency": str(image.get("currency", ""))[:3],
         "seller_id": str(image.get("seller_id", "")),
         "status": REMOVED if record.event in (REMOVE, EXPIRE) else str(image.get("status", "active")),
-        "version": version,
+        "version": int(image.get("version") or 0),
         "listing_created_at": str(image.get("created_at", "")),
         "listing_updated_at": str(image.get("updated_at", "")),
     }
-    columns = ["tenant_slug", "listing_id", *fields]
-    values = [tenant_slug, record.entity_id, *fields.values()]
+
+
+FIELDS = (
+    "title",
+    "description",
+    "category",
+    "condition",
+    "price",
+    "currency",
+    "seller_id",
+    "status",
+    "version",
+    "listing_created_at",
+    "listing_updated_at",
+)
+
+
+def search_documents_apply(*, tenant_slug: str, records: list[StreamRecord]) -> None:
+    """Applies listings-stream records (insert, change, withdraw, sale, delete) in one upsert.
+
+    Within a batch only each listing's last record counts: a shard holds an item's changes in
+    order, so the last one is its newest state (and one statement may not touch a row twice).
+    """
+    latest = {record.entity_id: record for record in records if record.table_role == "listings"}
+    if not latest:
+        return
     table = SearchDocument._meta.db_table
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in fields)
+    columns = ("tenant_slug", "listing_id", *FIELDS)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ", now())"
+    values: list[Any] = []
+    for listing_id, record in latest.items():
+        fields = _document_fields(record)
+        values.extend([tenant_slug, listing_id, *(fields[name] for name in FIELDS)])
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FIELDS)
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}, indexed_at) "  # noqa: S608 - names are ours
-        f"VALUES ({', '.join(['%s'] * len(values))}, now()) "
+        f"VALUES {', '.join([row] * len(latest))} "
         f"ON CONFLICT (tenant_slug, listing_id) DO UPDATE SET {updates}, indexed_at = now() "
         f"WHERE {table}.version < EXCLUDED.version "
         f"OR ({table}.version = EXCLUDED.version AND EXCLUDED.status = %s AND {table}.status <> %s)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from resale.history.services import history_append
 from resale.routing import tenant_models
-from resale.search.services import search_document_apply
+from resale.search.services import search_documents_apply
 from resale.streams.records import StreamRecord
 from resale.webhooks.events import webhook_event_for
 from resale.webhooks.services import webhook_deliveries_create
@@ -37,9 +37,7 @@ def apply_stream_records(
         return BatchResult(appended=0, duplicates=0)
     models = tenant_models(tenant_slug, table_names)
     appended = history_append(tenant_models=models, records=records)
-    for record in records:
-        if record.table_role == "listings":
-            search_document_apply(tenant_slug=tenant_slug, record=record)
+    search_documents_apply(tenant_slug=tenant_slug, records=records)
     events = [webhook_event_for(tenant_slug=tenant_slug, record=record) for record in records]
     webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])
     return BatchResult(appended=len(appended.appended), duplicates=appended.duplicates)
