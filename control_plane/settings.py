@@ -130,6 +130,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
+CELERY_IMPORTS = ("resale.webhooks.tasks",)
 
 # Stream consumers (history, search, webhooks): see resale.streams.consumer.
 STREAMS_LEASE_SECONDS = float(env("STREAMS_LEASE_SECONDS", "15"))
