@@ -1,17 +1,25 @@
-"""Searching one tenant's active listings: ranked full-text matches, filtered by category and price."""
+"""Searching one tenant's active listings: ranked full-text matches, filtered by category and price.
+
+Two walls between tenants: every query filters on the tenant, and it runs under row-level
+security as a role that sees only the rows of the tenant set for the transaction.
+"""
 
 import base64
 import binascii
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
 from resale.models import SearchDocument
 
 ACTIVE = "active"
+SEARCH_READER_ROLE = "resale_search_reader"
 
 
 class BadSearchCursor(ValueError):
@@ -61,10 +69,24 @@ def search_documents(*, tenant_slug: str, criteria: SearchCriteria) -> QuerySet[
     return documents
 
 
+@contextmanager
+def tenant_search_scope(tenant_slug: str) -> Iterator[None]:
+    """A transaction in which the search index shows only this tenant's rows (row-level security)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {SEARCH_READER_ROLE}")
+        cursor.execute("SELECT set_config('resale.tenant', %s, true)", [tenant_slug])
+        yield
+        # Inside an outer transaction this block is a savepoint, whose release keeps SET LOCAL (on an
+        # error the savepoint's rollback undoes both settings).
+        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT set_config('resale.tenant', '', true)")
+
+
 def search_page(
     *, tenant_slug: str, criteria: SearchCriteria, cursor: str | None, limit: int
 ) -> tuple[list[SearchDocument], str | None]:
     offset = _decode_offset(cursor) if cursor else 0
-    rows = list(search_documents(tenant_slug=tenant_slug, criteria=criteria)[offset : offset + limit + 1])
+    with tenant_search_scope(tenant_slug):
+        rows = list(search_documents(tenant_slug=tenant_slug, criteria=criteria)[offset : offset + limit + 1])
     next_cursor = _encode_offset(offset + limit) if len(rows) > limit else None
     return rows[:limit], next_cursor

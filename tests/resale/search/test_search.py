@@ -94,3 +94,18 @@ def test_a_replayed_older_record_does_not_bring_back_an_old_title(provisioned_te
 def test_search_needs_the_read_scope(provisioned_tenant):
     tenant = provisioned_tenant()
     assert api_client_for(tenant, "audit").get("/api/v1/search").status_code == 403
+
+
+def test_row_level_security_hides_other_tenants_rows_even_without_a_tenant_filter(provisioned_tenant):
+    from resale.models import SearchDocument
+    from resale.search.selectors import tenant_search_scope
+
+    mine, theirs = provisioned_tenant(), provisioned_tenant()
+    listing_create(models_of(mine), title="Rolleiflex")
+    listing_create(models_of(theirs), title="Rolleiflex too")
+    drain(in_process_consumer())
+    assert SearchDocument.objects.filter(tenant_slug__in=[mine.slug, theirs.slug]).count() == 2
+    with tenant_search_scope(mine.slug):
+        assert set(SearchDocument.objects.values_list("tenant_slug", flat=True)) == {mine.slug}
+    with tenant_search_scope("nobody"):
+        assert SearchDocument.objects.count() == 0
