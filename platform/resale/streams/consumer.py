@@ -96,6 +96,7 @@ class ShardStreamConsumer:
         self._next_discovery = 0.0
         self._next_lease_round = 0.0
         self._next_requeue = 0.0
+        self._next_renewal = 0.0
 
     # Discovery -------------------------------------------------------------------------------
 
@@ -174,9 +175,7 @@ class ShardStreamConsumer:
             1, StreamConsumer.objects.filter(last_seen_at__gte=Now() - timedelta(seconds=lease)).count()
         )
         if self.owned:
-            StreamShard.objects.filter(id__in=list(self.owned), lease_owner=self.name).update(
-                lease_expires_at=_lease_until(lease)
-            )
+            self.renew_leases()
             still_mine = set(
                 StreamShard.objects.filter(id__in=list(self.owned), lease_owner=self.name).values_list(
                     "id", flat=True
@@ -201,6 +200,13 @@ class ShardStreamConsumer:
         for row in free[: max(0, fair_share - len(self.owned))]:
             self._acquire(row["id"])
         SHARDS_OWNED.set(len(self.owned))
+
+    def renew_leases(self) -> None:
+        """Extends this consumer's leases; also called between shards, so a slow round keeps them."""
+        StreamShard.objects.filter(id__in=list(self.owned), lease_owner=self.name).update(
+            lease_expires_at=_lease_until(self.options.lease_seconds)
+        )
+        self._next_renewal = time.monotonic() + self.options.lease_seconds / 3
 
     def _acquire(self, row_id: int) -> None:
         taken = (
@@ -338,6 +344,8 @@ class ShardStreamConsumer:
         for shard in list(self.owned.values()):
             if shard.retry_at > now:
                 continue
+            if time.monotonic() >= self._next_renewal:
+                self.renew_leases()
             try:
                 worked = self.poll_shard(shard) or worked
             except (ClientError, BotoCoreError, DatabaseError) as exc:
