@@ -183,3 +183,20 @@ def test_each_change_makes_the_matching_events_and_order_status_changes_go_out(p
     assert types == ["listing.created", "listing.sold", "listing.updated", "order.paid", "order.submitted"]
     payload = WebhookDelivery.objects.get(tenant_slug=tenant.slug, event_type="order.paid").payload
     assert payload["data"]["order"]["payment_token_fingerprint"] == "[redacted]"
+
+
+def test_a_test_delivery_goes_out_signed_through_the_same_path(provisioned_tenant, receiver):
+    tenant = provisioned_tenant()
+    server = receiver()
+    hook = _register(tenant, server.url, ["order.paid"])
+    response = api_client_for(tenant, "write").post(f"/api/v1/webhooks/{hook['id']}/test")
+    assert response.status_code == 202
+    _deliver_until_done(response.json()["id"])
+    (request,) = server.accepted
+    assert json.loads(request.body)["type"] == "webhook.test"
+    webhook_signature_verify(
+        secret=hook["secret"],
+        timestamp=request.headers["Webhook-Timestamp"],
+        body=request.body,
+        signature=request.headers["Webhook-Signature"],
+    )
