@@ -174,6 +174,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
+CELERY_IMPORTS = ("resale.webhooks.tasks",)
+
+# Stream consumers (history, search, webhooks): see resale.streams.consumer.
+STREAMS_LEASE_SECONDS = float(env("STREAMS_LEASE_SECONDS", "15"))
+STREAMS_DISCOVERY_SECONDS = float(env("STREAMS_DISCOVERY_SECONDS", "10"))
+STREAMS_POLL_IDLE_SECONDS = float(env("STREAMS_POLL_IDLE_SECONDS", "0.2"))
+STREAMS_BATCH_LIMIT = int(env("STREAMS_BATCH_LIMIT", "500"))
+STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics endpoint
+HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "history-exports")))
+
+# Webhooks: signed deliveries retried with backoff, then dead-lettered.
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "2"))
+WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "300"))
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", not PRODUCTION)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -186,6 +186,8 @@ class HistoryEvent(Model):
     actor = UnicodeAttribute()
     at = UnicodeAttribute()
     source = UnicodeAttribute()
+    stream_sequence = UnicodeAttribute(null=True)
+    recorded_at = UnicodeAttribute(null=True)
     hash = UnicodeAttribute()
     prev_hash = UnicodeAttribute()
 

@@ -1,0 +1,177 @@
+"""Reading a tenant's history: filtered pages, a lazy iterator for reports and exports, verification.
+
+Everything reads the ``events`` chain in ``seq`` order through PynamoDB's lazy, paged queries,
+so a range of a million events is never held in memory: each DynamoDB page is yielded and
+dropped. Entity filters use the ``by_entity`` index (entity key, seq).
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from httpkit.dynamo import dynamodb_client
+from pynamodb.expressions.condition import Condition
+
+from resale.history.chain import GENESIS_HASH, event_hash
+from resale.history.services import EVENTS_CHAIN, read_head, rfc3339
+from resale.routing import TenantModels
+
+PAGE_SIZE = 500
+
+EVENT_FIELDS = (
+    "seq",
+    "event",
+    "entity_type",
+    "entity_id",
+    "old",
+    "new",
+    "actor",
+    "at",
+    "hash",
+    "prev_hash",
+    "source",
+    "stream_sequence",
+    "recorded_at",
+)
+
+
+class BadHistoryCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    entity_type: str | None = None
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"seq": seq}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        seq = json.loads(base64.urlsafe_b64decode(padded.encode()))["seq"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise BadHistoryCursor("not a cursor this API gave out") from exc
+    if not isinstance(seq, int) or seq < 0:
+        raise BadHistoryCursor("not a cursor this API gave out")
+    return seq
+
+
+def event_as_dict(item) -> dict[str, Any]:
+    """A stored event as plain data; ``old`` and ``new`` parsed back from their canonical JSON."""
+    return {
+        "seq": int(item.seq),
+        "event": item.event,
+        "entity_type": item.entity_type,
+        "entity_id": item.entity_id,
+        "old": json.loads(item.old) if item.old is not None else None,
+        "new": json.loads(item.new) if item.new is not None else None,
+        "actor": item.actor,
+        "at": item.at,
+        "hash": item.hash,
+        "prev_hash": item.prev_hash,
+        "source": item.source,
+        "stream_sequence": item.stream_sequence,
+        "recorded_at": item.recorded_at,
+    }
+
+
+def _time_condition(model, history_filter: HistoryFilter) -> Condition | None:
+    condition = None
+    if history_filter.since is not None:
+        condition = model.at >= rfc3339(history_filter.since)
+    if history_filter.until is not None:
+        until = model.at < rfc3339(history_filter.until)
+        condition = until if condition is None else condition & until
+    return condition
+
+
+def history_iter(
+    *, tenant_models: TenantModels, history_filter: HistoryFilter | None = None, after_seq: int = 0
+) -> Iterator:
+    """The tenant's events (PynamoDB items), oldest first, read lazily page by page."""
+    history_filter = history_filter or HistoryFilter()
+    model = tenant_models.history
+    filter_condition = _time_condition(model, history_filter)
+    if history_filter.entity_type and history_filter.entity_id:
+        return model.by_entity.query(
+            f"{history_filter.entity_type}#{history_filter.entity_id}",
+            model.seq > after_seq,
+            filter_condition=filter_condition,
+            page_size=PAGE_SIZE,
+        )
+    if history_filter.entity_type:
+        entity_condition = model.entity_type == history_filter.entity_type
+        filter_condition = (
+            entity_condition if filter_condition is None else filter_condition & entity_condition
+        )
+    return model.query(
+        EVENTS_CHAIN,
+        model.seq > after_seq,
+        filter_condition=filter_condition,
+        page_size=PAGE_SIZE,
+    )
+
+
+def history_page(
+    *, tenant_models: TenantModels, history_filter: HistoryFilter, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of events, oldest first, and the cursor of the next page (None at the end)."""
+    after_seq = decode_cursor(cursor) if cursor else 0
+    items: list[dict[str, Any]] = []
+    for item in history_iter(tenant_models=tenant_models, history_filter=history_filter, after_seq=after_seq):
+        if len(items) == limit:
+            return items, encode_cursor(items[-1]["seq"])
+        items.append(event_as_dict(item))
+    return items, None
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+
+
+def history_verify(*, tenant_models: TenantModels) -> Verification:
+    """Recomputes the chain from seq 1: each hash, each link, no gap, and the head at the last event.
+
+    ``first_bad_seq`` names the first event whose stored content, hash or link does not hold,
+    or the first missing seq (a deleted event, or a truncated tail the head still counts).
+    """
+    model = tenant_models.history
+    head_seq, head_hash = read_head(dynamodb_client(), model.Meta.table_name)
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    if head_seq:
+        events = model.query(
+            EVENTS_CHAIN, model.seq.between(1, head_seq), page_size=PAGE_SIZE, consistent_read=True
+        )
+    else:
+        events = iter(())
+    first_bad: int | None = None
+    for item in events:
+        count += 1
+        seq = int(item.seq)
+        content = {name: getattr(item, name) for name in EVENT_FIELDS}
+        content["seq"] = seq
+        if first_bad is None:
+            if seq != expected_seq:
+                first_bad = expected_seq
+            elif item.prev_hash != prev_hash or event_hash(content) != item.hash:
+                first_bad = seq
+        prev_hash = item.hash
+        expected_seq = seq + 1
+    if first_bad is None and count != head_seq:
+        first_bad = count + 1
+    if first_bad is None and head_hash != prev_hash:
+        first_bad = head_seq
+    return Verification(ok=first_bad is None, events=count, first_bad_seq=first_bad)

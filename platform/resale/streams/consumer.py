@@ -1,0 +1,378 @@
+"""The long-running driver of the stream handler: shards, iterators, leases and checkpoints.
+
+- Discovery: every ``STREAMS_DISCOVERY_SECONDS`` the consumer reads the stream ARNs of every
+  tenant whose streams are read (``CONSUMED_STATUSES``) from its provisioning outputs and
+  records each shard (with its parent) in ``StreamShard``. New tenants are picked up without a
+  restart; the shards of an offboarded tenant are released and no longer read.
+- Order: a shard is read only after its parent is finished (read to its end after closing),
+  so an item's changes, which follow the shard lineage, are applied in order.
+- Leases: a shard has one reader. A consumer takes a free or expired lease with a conditional
+  UPDATE (PostgreSQL's clock decides expiry), renews its own every third of the lease time,
+  and takes no more than its fair share (shards / live consumers), releasing extras, so
+  several consumers split the shards. A consumer that stops renewing loses its shards when
+  its leases expire.
+- Checkpoints: after a batch's effects are durable, the shard's checkpoint moves to the
+  batch's last sequence number, on the condition that this consumer still holds the lease. A
+  consumer killed at any point resumes AFTER the checkpoint; records applied but not yet
+  checkpointed are applied again and skipped by the handler's idempotency. So: no gap, no
+  duplicate.
+"""
+
+import contextlib
+import logging
+import math
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Now
+from httpkit.dynamo import dynamodb_streams_client
+
+from resale.models import StreamConsumer, StreamShard
+from resale.streams.handler import apply_stream_records
+from resale.streams.metrics import SHARDS_OWNED, STREAM_DUPLICATES, STREAM_LAG, STREAM_RECORDS
+from resale.streams.records import INSERT, MODIFY, StreamRecord, stream_record_from_raw
+from resale.streams.tenancy import consumed_tenants
+from resale.webhooks.services import webhook_deliveries_requeue
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+REQUEUE_INTERVAL_SECONDS = 30
+
+
+@dataclass
+class OwnedShard:
+    row_id: int
+    tenant_slug: str
+    table_role: str
+    stream_arn: str
+    shard_id: str
+    checkpoint: str
+    iterator: str | None = None
+    retry_at: float = 0.0
+    lag_seconds: float = 0.0
+
+
+@dataclass
+class ConsumerOptions:
+    lease_seconds: float = field(default_factory=lambda: settings.STREAMS_LEASE_SECONDS)
+    discovery_seconds: float = field(default_factory=lambda: settings.STREAMS_DISCOVERY_SECONDS)
+    idle_seconds: float = field(default_factory=lambda: settings.STREAMS_POLL_IDLE_SECONDS)
+    batch_limit: int = field(default_factory=lambda: settings.STREAMS_BATCH_LIMIT)
+
+
+def _lease_until(seconds: float) -> ExpressionWrapper:
+    return ExpressionWrapper(Now() + Value(timedelta(seconds=seconds)), output_field=DateTimeField())
+
+
+def record_time(record: StreamRecord) -> datetime:
+    """The newest known moment of a change: the writer's own timestamp if later than the stream's."""
+    moment = record.approximate_at
+    if record.event in (INSERT, MODIFY) and record.new:
+        value = record.new.get("updated_at") or record.new.get("created_at") or record.new.get("clicked_at")
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                moment = max(moment, datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC))
+    return moment
+
+
+class ShardStreamConsumer:
+    def __init__(self, *, name: str | None = None, options: ConsumerOptions | None = None) -> None:
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.options = options or ConsumerOptions()
+        self.streams = dynamodb_streams_client()
+        self.tenants: dict[str, Tenant] = {}
+        self.owned: dict[int, OwnedShard] = {}
+        self._next_discovery = 0.0
+        self._next_lease_round = 0.0
+        self._next_requeue = 0.0
+        self._next_renewal = 0.0
+
+    # Discovery -------------------------------------------------------------------------------
+
+    def _stream_shards(self, stream_arn: str) -> list[dict]:
+        shards, start = [], None
+        while True:
+            kwargs = {"StreamArn": stream_arn}
+            if start:
+                kwargs["ExclusiveStartShardId"] = start
+            description = self.streams.describe_stream(**kwargs)["StreamDescription"]
+            shards.extend(description.get("Shards", []))
+            start = description.get("LastEvaluatedShardId")
+            if not start:
+                return shards
+
+    def discover(self) -> None:
+        tenants = consumed_tenants()
+        self.tenants = {tenant.slug: tenant for tenant in tenants if tenant.resources.get("tables")}
+        rows = []
+        for tenant in self.tenants.values():
+            for role, stream_arn in (tenant.resources.get("streams") or {}).items():
+                try:
+                    shards = self._stream_shards(stream_arn)
+                except (ClientError, BotoCoreError):
+                    logger.warning("stream not readable", extra={"tenant": tenant.slug, "stream": stream_arn})
+                    continue
+                rows.extend(
+                    StreamShard(
+                        tenant_slug=tenant.slug,
+                        table_role=role,
+                        stream_arn=stream_arn,
+                        shard_id=shard["ShardId"],
+                        parent_shard_id=shard.get("ParentShardId", ""),
+                    )
+                    for shard in shards
+                )
+        if rows:
+            StreamShard.objects.bulk_create(rows, ignore_conflicts=True)
+        for shard in list(self.owned.values()):
+            if shard.tenant_slug not in self.tenants:
+                logger.info("tenant no longer consumed; releasing", extra={"tenant": shard.tenant_slug})
+                self._release(shard)
+
+    # Leases ----------------------------------------------------------------------------------
+
+    def _eligible_rows(self) -> list[dict]:
+        rows = list(
+            StreamShard.objects.filter(tenant_slug__in=list(self.tenants)).values(
+                "id",
+                "stream_arn",
+                "shard_id",
+                "parent_shard_id",
+                "finished",
+                "lease_owner",
+                "lease_expires_at",
+            )
+        )
+        known = {(row["stream_arn"], row["shard_id"]) for row in rows}
+        finished = {(row["stream_arn"], row["shard_id"]) for row in rows if row["finished"]}
+        return [
+            row
+            for row in rows
+            if not row["finished"]
+            and (
+                not row["parent_shard_id"]
+                or (row["stream_arn"], row["parent_shard_id"]) in finished
+                or (row["stream_arn"], row["parent_shard_id"]) not in known
+            )
+        ]
+
+    def balance_leases(self) -> None:
+        lease = self.options.lease_seconds
+        StreamConsumer.objects.update_or_create(name=self.name, defaults={"last_seen_at": Now()})
+        StreamConsumer.objects.filter(last_seen_at__lt=Now() - timedelta(seconds=10 * lease)).delete()
+        live = max(
+            1, StreamConsumer.objects.filter(last_seen_at__gte=Now() - timedelta(seconds=lease)).count()
+        )
+        if self.owned:
+            self.renew_leases()
+            still_mine = set(
+                StreamShard.objects.filter(id__in=list(self.owned), lease_owner=self.name).values_list(
+                    "id", flat=True
+                )
+            )
+            for row_id in set(self.owned) - still_mine:
+                logger.warning("lease lost", extra={"shard": self.owned[row_id].shard_id})
+                self.owned.pop(row_id)
+        eligible = self._eligible_rows()
+        fair_share = math.ceil(len(eligible) / live)
+        mine = [row for row in eligible if row["id"] in self.owned]
+        for row in mine[fair_share:]:
+            self._release(self.owned[row["id"]])
+        now = datetime.now(UTC)
+        free = [
+            row
+            for row in eligible
+            if row["id"] not in self.owned
+            and (not row["lease_owner"] or row["lease_expires_at"] is None or row["lease_expires_at"] < now)
+        ]
+        random.shuffle(free)
+        for row in free[: max(0, fair_share - len(self.owned))]:
+            self._acquire(row["id"])
+        SHARDS_OWNED.set(len(self.owned))
+
+    def renew_leases(self) -> None:
+        """Extends this consumer's leases; also called between shards, so a slow round keeps them."""
+        StreamShard.objects.filter(id__in=list(self.owned), lease_owner=self.name).update(
+            lease_expires_at=_lease_until(self.options.lease_seconds)
+        )
+        self._next_renewal = time.monotonic() + self.options.lease_seconds / 3
+
+    def _acquire(self, row_id: int) -> None:
+        taken = (
+            StreamShard.objects.filter(id=row_id, finished=False)
+            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=Now()) | Q(lease_owner=self.name))
+            .update(lease_owner=self.name, lease_expires_at=_lease_until(self.options.lease_seconds))
+        )
+        if not taken:
+            return
+        row = StreamShard.objects.get(id=row_id)
+        self.owned[row_id] = OwnedShard(
+            row_id=row.id,
+            tenant_slug=row.tenant_slug,
+            table_role=row.table_role,
+            stream_arn=row.stream_arn,
+            shard_id=row.shard_id,
+            checkpoint=row.checkpoint,
+        )
+        logger.info(
+            "lease taken", extra={"shard": row.shard_id, "tenant": row.tenant_slug, "owner": self.name}
+        )
+
+    def _release(self, shard: OwnedShard) -> None:
+        StreamShard.objects.filter(id=shard.row_id, lease_owner=self.name).update(
+            lease_owner="", lease_expires_at=None
+        )
+        self.owned.pop(shard.row_id, None)
+
+    def release_all(self) -> None:
+        for shard in list(self.owned.values()):
+            self._release(shard)
+        StreamConsumer.objects.filter(name=self.name).delete()
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def _iterator(self, shard: OwnedShard) -> str:
+        kwargs = {"StreamArn": shard.stream_arn, "ShardId": shard.shard_id}
+        if shard.checkpoint:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        return self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
+
+    def _checkpoint(self, shard: OwnedShard, sequence_number: str, applied: int) -> bool:
+        return bool(
+            StreamShard.objects.filter(id=shard.row_id, lease_owner=self.name).update(
+                checkpoint=sequence_number,
+                lag_seconds=shard.lag_seconds,
+                records_applied=F("records_applied") + applied,
+                lease_expires_at=_lease_until(self.options.lease_seconds),
+            )
+        )
+
+    def _finish(self, shard: OwnedShard) -> None:
+        StreamShard.objects.filter(id=shard.row_id, lease_owner=self.name).update(
+            finished=True, lease_owner="", lease_expires_at=None, lag_seconds=0
+        )
+        self.owned.pop(shard.row_id, None)
+        self._next_lease_round = 0.0
+        logger.info("shard finished", extra={"shard": shard.shard_id, "tenant": shard.tenant_slug})
+
+    def poll_shard(self, shard: OwnedShard) -> bool:
+        """Reads and applies one batch of a shard; True when it applied records."""
+        if shard.iterator is None:
+            shard.iterator = self._iterator(shard)
+        try:
+            response = self.streams.get_records(ShardIterator=shard.iterator, Limit=self.options.batch_limit)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "ExpiredIteratorException":
+                shard.iterator = None
+                return False
+            if code == "TrimmedDataAccessException":
+                logger.error("checkpoint older than the stream's retention", extra={"shard": shard.shard_id})
+                shard.checkpoint, shard.iterator = "", None
+                return False
+            raise
+        raw_records = response.get("Records", [])
+        if raw_records:
+            tenant = self.tenants[shard.tenant_slug]
+            records = [stream_record_from_raw(raw, shard.table_role) for raw in raw_records]
+            result = apply_stream_records(
+                tenant_slug=shard.tenant_slug, table_names=tenant.resources["tables"], records=records
+            )
+            shard.lag_seconds = max(0.0, (datetime.now(UTC) - record_time(records[-1])).total_seconds())
+            if not self._checkpoint(shard, records[-1].sequence_number, result.appended):
+                logger.warning("lease lost before checkpoint", extra={"shard": shard.shard_id})
+                self.owned.pop(shard.row_id, None)
+                return True
+            shard.checkpoint = records[-1].sequence_number
+            STREAM_RECORDS.labels(shard.tenant_slug, shard.table_role).inc(result.appended)
+            if result.duplicates:
+                STREAM_DUPLICATES.labels(shard.tenant_slug, shard.table_role).inc(result.duplicates)
+            logger.info(
+                "applied",
+                extra={
+                    "consumer": self.name,
+                    "tenant": shard.tenant_slug,
+                    "shard": shard.shard_id,
+                    "first_sequence": records[0].sequence_number,
+                    "last_sequence": records[-1].sequence_number,
+                    "appended": result.appended,
+                    "duplicates": result.duplicates,
+                },
+            )
+        else:
+            shard.lag_seconds = 0.0
+        shard.iterator = response.get("NextShardIterator")
+        if shard.iterator is None:
+            self._finish(shard)
+        return bool(raw_records)
+
+    def _publish_lag(self) -> None:
+        by_tenant: dict[str, float] = dict.fromkeys(self.tenants, 0.0)
+        for shard in self.owned.values():
+            by_tenant[shard.tenant_slug] = max(by_tenant.get(shard.tenant_slug, 0.0), shard.lag_seconds)
+        for slug, lag in by_tenant.items():
+            STREAM_LAG.labels(slug).set(lag)
+
+    # Loop ------------------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """One round: discovery and leases when due, then one batch from each owned shard."""
+        now = time.monotonic()
+        if now >= self._next_discovery:
+            self.discover()
+            self._next_discovery = now + self.options.discovery_seconds
+        if now >= self._next_lease_round:
+            self.balance_leases()
+            self._next_lease_round = now + self.options.lease_seconds / 3
+        if now >= self._next_requeue:
+            webhook_deliveries_requeue()
+            self._next_requeue = now + REQUEUE_INTERVAL_SECONDS
+        worked = False
+        for shard in list(self.owned.values()):
+            if shard.retry_at > now:
+                continue
+            if time.monotonic() >= self._next_renewal:
+                self.renew_leases()
+            try:
+                worked = self.poll_shard(shard) or worked
+            except (ClientError, BotoCoreError, DatabaseError) as exc:
+                logger.warning(
+                    "shard batch failed; retrying", extra={"shard": shard.shard_id, "error": str(exc)}
+                )
+                shard.iterator = None
+                shard.retry_at = now + 1.0
+        self._publish_lag()
+        return worked
+
+    def run(self, stop: threading.Event) -> None:
+        logger.info("stream consumer started", extra={"consumer": self.name})
+        try:
+            while not stop.is_set():
+                try:
+                    worked = self.run_once()
+                except (DatabaseError, ClientError, BotoCoreError) as exc:
+                    logger.warning("consumer round failed; retrying", extra={"error": str(exc)})
+                    close_old_connections()
+                    stop.wait(1.0)
+                    continue
+                if not worked:
+                    stop.wait(self.options.idle_seconds)
+        finally:
+            try:
+                self.release_all()
+            except DatabaseError:
+                logger.warning("could not release leases; they expire on their own")
+        logger.info("stream consumer stopped", extra={"consumer": self.name})

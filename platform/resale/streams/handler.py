@@ -1,0 +1,43 @@
+"""The one handler that turns stream records into effects, whichever driver delivered them.
+
+Effects, in this order, each idempotent on the record's event id: the history append (a
+marker per record, see ``resale.history.services``), the search document (versioned upsert),
+the webhook deliveries (unique per subscription and event). A driver acknowledges records
+(checkpoint, or a successful Lambda return) only after this returns, so a crash at any point
+replays the records and the effects come out the same.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from resale.history.services import history_append
+from resale.routing import tenant_models
+from resale.search.services import search_documents_apply
+from resale.streams.records import StreamRecord
+from resale.webhooks.events import webhook_event_for
+from resale.webhooks.services import webhook_deliveries_create
+from tenants.models import Tenant
+
+CONSUMED_STATUSES = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED, Tenant.Status.OFFBOARDING)
+"""A suspended tenant's order workflow and TTL expiries still write, and offboarding exports the
+history last: their streams are read until the tenant is offboarded."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    appended: int
+    duplicates: int
+
+
+def apply_stream_records(
+    *, tenant_slug: str, table_names: Mapping[str, str], records: list[StreamRecord]
+) -> BatchResult:
+    """Applies one shard's records, in their order, to the tenant's history, search and webhooks."""
+    if not records:
+        return BatchResult(appended=0, duplicates=0)
+    models = tenant_models(tenant_slug, table_names)
+    appended = history_append(tenant_models=models, records=records)
+    search_documents_apply(tenant_slug=tenant_slug, records=records)
+    events = [webhook_event_for(tenant_slug=tenant_slug, record=record) for record in records]
+    webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])
+    return BatchResult(appended=len(appended.appended), duplicates=appended.duplicates)

@@ -1,0 +1,148 @@
+"""Webhooks of the caller's tenant: register (secret shown once), list, delete, deliveries, redrive, test."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
+from resale.webhooks.services import (
+    webhook_deliveries_list,
+    webhook_delivery_redrive,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_get,
+    webhook_subscriptions_list,
+    webhook_test_send,
+)
+
+
+class WebhookApi(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+
+    def get_permissions(self):
+        scope = "read" if self.request.method == "GET" else "write"
+        return [TenantIsServing(), requires_scope(scope)()]
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    url = serializers.URLField()
+    events = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Webhook"
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    webhook_id = serializers.CharField(source="subscription_id")
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "WebhookDelivery"
+
+
+class WebhooksApi(WebhookApi):
+    class InputSerializer(serializers.Serializer):
+        url = serializers.URLField(max_length=2000)
+        events = serializers.ListField(
+            child=serializers.ChoiceField(choices=sorted(EVENT_TYPES | {ALL_EVENTS})),
+            min_length=1,
+            max_length=50,
+        )
+
+        class Meta:
+            ref_name = "WebhookCreateInput"
+
+    class CreatedSerializer(WebhookSerializer):
+        secret = serializers.CharField(help_text="Shown this once: keep it to verify signatures.")
+
+        class Meta:
+            ref_name = "WebhookCreated"
+
+    class ListSerializer(serializers.Serializer):
+        items = WebhookSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "WebhookList"
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        subscription = webhook_subscription_create(
+            tenant_slug=request.auth.tenant_slug, actor=request.auth.actor, **payload.validated_data
+        )
+        return Response(self.CreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="webhooks_list", responses=ListSerializer)
+    def get(self, request: Request) -> Response:
+        subscriptions = list(webhook_subscriptions_list(tenant_slug=request.auth.tenant_slug)[:100])
+        return Response(self.ListSerializer({"items": subscriptions, "next_cursor": None}).data)
+
+
+class WebhookDetailApi(WebhookApi):
+    @extend_schema(responses=WebhookSerializer)
+    def get(self, request: Request, webhook_id: str) -> Response:
+        subscription = webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        return Response(WebhookSerializer(subscription).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, webhook_id: str) -> Response:
+        webhook_subscription_delete(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveriesApi(WebhookApi):
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["pending", "succeeded", "dead"], required=False)
+
+        class Meta:
+            ref_name = "WebhookDeliveriesFilter"
+
+    class ListSerializer(serializers.Serializer):
+        items = DeliverySerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "WebhookDeliveryList"
+
+    @extend_schema(parameters=[FilterSerializer], responses=ListSerializer)
+    def get(self, request: Request, webhook_id: str) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        deliveries = webhook_deliveries_list(
+            tenant_slug=request.auth.tenant_slug,
+            webhook_id=webhook_id,
+            status=params.validated_data.get("status"),
+        )[:100]
+        return Response(self.ListSerializer({"items": list(deliveries), "next_cursor": None}).data)
+
+
+class WebhookDeliveryRedriveApi(WebhookApi):
+    @extend_schema(request=None, responses=DeliverySerializer)
+    def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+        webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        delivery = webhook_delivery_redrive(tenant_slug=request.auth.tenant_slug, delivery_id=delivery_id)
+        return Response(DeliverySerializer(delivery).data)
+
+
+class WebhookTestApi(WebhookApi):
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    def post(self, request: Request, webhook_id: str) -> Response:
+        delivery = webhook_test_send(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

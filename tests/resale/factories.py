@@ -1,0 +1,95 @@
+"""Test data written straight into a tenant's tables (the listings API is built elsewhere)."""
+
+import itertools
+import time
+import uuid
+from datetime import UTC, datetime
+
+from resale.routing import TenantModels, tenant_models
+from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
+
+_titles = itertools.count(1)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def models_of(tenant) -> TenantModels:
+    return tenant_models(tenant.slug, tenant.resources["tables"])
+
+
+def listing_create(models: TenantModels, *, actor: str = "api-key:test", **fields):
+    n = next(_titles)
+    values = {
+        "id": uuid.uuid4().hex,
+        "seller_id": "seller-1",
+        "title": f"Vintage camera {n}",
+        "description": "A film camera in good condition",
+        "category": "cameras",
+        "condition": "good",
+        "price": "120.00",
+        "currency": "EUR",
+        "created_at": now_iso(),
+        "updated_at": now_iso(),
+        "actor": actor,
+    }
+    values.update(fields)
+    listing = models.listings(**values)
+    listing.save()
+    return listing
+
+
+def listing_change(listing, *, actor: str = "api-key:test", **fields):
+    for name, value in fields.items():
+        setattr(listing, name, value)
+    listing.updated_at = now_iso()
+    listing.actor = actor
+    listing.save()
+    return listing
+
+
+def order_create(models: TenantModels, *, listing_id: str, actor: str = "api-key:test", **fields):
+    values = {
+        "id": uuid.uuid4().hex,
+        "listing_id": listing_id,
+        "buyer_id": "buyer-1",
+        "status": "submitted",
+        "amount": "120.00",
+        "currency": "EUR",
+        "shipping_address": {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Paris", "country": "FR"},
+        "payment_token_fingerprint": "fp_secret_123",
+        "created_at": now_iso(),
+        "updated_at": now_iso(),
+        "actor": actor,
+    }
+    values.update(fields)
+    order = models.orders(**values)
+    order.save()
+    return order
+
+
+def in_process_consumer(name: str = "test-consumer") -> ShardStreamConsumer:
+    return ShardStreamConsumer(
+        name=name, options=ConsumerOptions(lease_seconds=10, discovery_seconds=0, idle_seconds=0.05)
+    )
+
+
+def drain(consumer: ShardStreamConsumer, *, quiet_rounds: int = 2, timeout: float = 30) -> None:
+    """Runs the consumer until it found nothing new in ``quiet_rounds`` rounds in a row."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < quiet_rounds:
+        assert time.monotonic() < deadline, "the consumer did not catch up"
+        quiet = 0 if consumer.run_once() else quiet + 1
+
+
+def api_client_for(tenant, *scopes: str):
+    from rest_framework.test import APIClient
+
+    from tenants.api_keys import api_key_issue
+
+    issued = api_key_issue(tenant=tenant, name="test", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.key}")
+    return client

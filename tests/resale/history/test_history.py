@@ -1,0 +1,113 @@
+import json
+
+import pytest
+from httpkit.dynamo import dynamodb_client
+from resale.history.selectors import HistoryFilter, history_iter, history_verify
+
+from tests.resale.factories import (
+    drain,
+    in_process_consumer,
+    listing_change,
+    listing_create,
+    models_of,
+    order_create,
+)
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
+
+
+def _events(models, **filters):
+    return list(history_iter(tenant_models=models, history_filter=HistoryFilter(**filters)))
+
+
+def test_every_write_appears_in_the_history_exactly_once_in_order(provisioned_tenant):
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    listings = [listing_create(models, actor=f"api-key:k{i}") for i in range(5)]
+    for listing in listings:
+        listing_change(listing, price="99.00", actor="api-key:editor")
+    listing_change(listings[0], status="withdrawn", actor="api-key:editor")
+    listings[1].delete()
+    consumer = in_process_consumer()
+    drain(consumer)
+    drain(consumer)
+
+    events = _events(models)
+    assert [event.seq for event in events] == list(range(1, len(events) + 1))
+    assert len(events) == 5 + 5 + 1 + 1
+    assert len({event.source for event in events}) == len(events)
+    first = [
+        (e.event, json.loads(e.new)["price"] if e.new else None)
+        for e in _events(models, entity_type="listing", entity_id=listings[0].id)
+    ]
+    assert first == [("INSERT", "120.00"), ("MODIFY", "99.00"), ("MODIFY", "99.00")]
+    removed = _events(models, entity_type="listing", entity_id=listings[1].id)
+    assert [e.event for e in removed] == ["INSERT", "MODIFY", "REMOVE"]
+    assert removed[-1].new is None and json.loads(removed[-1].old)["id"] == listings[1].id
+    assert {e.actor for e in _events(models, entity_type="listing", entity_id=listings[2].id)} == {
+        "api-key:k2",
+        "api-key:editor",
+    }
+    assert history_verify(tenant_models=models).ok
+
+
+def test_a_consumer_reading_again_from_the_start_appends_nothing_twice(provisioned_tenant):
+    from resale.models import StreamShard
+
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    for _ in range(3):
+        listing_create(models)
+    drain(in_process_consumer("first"))
+    StreamShard.objects.filter(tenant_slug=tenant.slug).update(checkpoint="", lease_owner="")
+    drain(in_process_consumer("second"))
+    assert [event.seq for event in _events(models)] == [1, 2, 3]
+    assert history_verify(tenant_models=models).ok
+
+
+def test_payment_and_address_details_never_reach_the_history(provisioned_tenant):
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    listing = listing_create(models)
+    order_create(models, listing_id=listing.id)
+    drain(in_process_consumer())
+    (order_event,) = _events(models, entity_type="order")
+    assert "fp_secret_123" not in order_event.new and "Main St" not in order_event.new
+    new = json.loads(order_event.new)
+    assert new["payment_token_fingerprint"] == "[redacted]"
+    assert new["shipping_address"] == {
+        "name": "[redacted]",
+        "line1": "[redacted]",
+        "city": "[redacted]",
+        "country": "FR",
+    }
+
+
+def test_an_event_altered_in_storage_is_detected_and_named(provisioned_tenant):
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    for _ in range(6):
+        listing_create(models)
+    drain(in_process_consumer())
+    assert history_verify(tenant_models=models).ok
+    dynamodb_client().update_item(
+        TableName=models.history.Meta.table_name,
+        Key={"chain": {"S": "events"}, "seq": {"N": "4"}},
+        UpdateExpression="SET actor = :someone",
+        ExpressionAttributeValues={":someone": {"S": "api-key:innocent"}},
+    )
+    verification = history_verify(tenant_models=models)
+    assert (verification.ok, verification.events, verification.first_bad_seq) == (False, 6, 4)
+
+
+def test_a_deleted_event_is_detected_and_named(provisioned_tenant):
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    for _ in range(4):
+        listing_create(models)
+    drain(in_process_consumer())
+    dynamodb_client().delete_item(
+        TableName=models.history.Meta.table_name, Key={"chain": {"S": "events"}, "seq": {"N": "4"}}
+    )
+    verification = history_verify(tenant_models=models)
+    assert (verification.ok, verification.first_bad_seq) == (False, 4)

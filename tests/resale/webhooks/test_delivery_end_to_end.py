@@ -1,0 +1,94 @@
+"""Webhooks through the real pieces: consumer process, Redis broker, Celery worker, HTTP receiver."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from resale.models import WebhookDelivery
+from resale.webhooks.services import webhook_subscription_create
+from resale.webhooks.signing import webhook_signature_verify
+
+from tests.resale.factories import listing_create, models_of, order_create
+from tests.resale.webhooks.receiver import Receiver
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def processes(dynamodb_local, tmp_path):
+    env = {
+        **os.environ,
+        "POSTGRES_DB": connection.settings_dict["NAME"],
+        "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "WEBHOOK_RETRY_MAX_SECONDS": "1",
+        "STREAMS_POLL_IDLE_SECONDS": "0.05",
+    }
+    commands = [
+        [sys.executable, "manage.py", "consume_streams", "--metrics-port", "0", "--discovery-seconds", "1"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "control_plane",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+        ],
+    ]
+    started = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{i}.log").open("w")
+        )
+        for i, command in enumerate(commands)
+    ]
+    yield started
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def test_an_order_status_change_reaches_a_receiver_that_fails_three_times_then_recovers(
+    provisioned_tenant, processes
+):
+    tenant = provisioned_tenant()
+    receiver = Receiver(fail_first=3).start()
+    try:
+        hook = webhook_subscription_create(tenant_slug=tenant.slug, url=receiver.url, events=["order.paid"])
+        models = models_of(tenant)
+        order = order_create(models, listing_id=listing_create(models).id)
+        order.status = "paid"
+        order.save()
+        deadline = time.monotonic() + 60
+        while not receiver.accepted:
+            assert time.monotonic() < deadline, f"not delivered: {[r.answered for r in receiver.requests]}"
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        receiver.stop()
+    assert [request.answered for request in receiver.requests] == [500, 500, 500, 200]
+    (accepted,) = receiver.accepted
+    payload = json.loads(accepted.body)
+    assert payload["type"] == "order.paid" and payload["data"]["order"]["id"] == order.id
+    webhook_signature_verify(
+        secret=hook.secret,
+        timestamp=accepted.headers["Webhook-Timestamp"],
+        body=accepted.body,
+        signature=accepted.headers["Webhook-Signature"],
+    )
+    delivery = WebhookDelivery.objects.get(subscription=hook)
+    assert (delivery.status, delivery.attempts) == ("succeeded", 4)
