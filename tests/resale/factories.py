@@ -3,7 +3,7 @@
 import itertools
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from resale.routing import TenantModels, tenant_models
 from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
@@ -67,6 +67,18 @@ def order_create(models: TenantModels, *, listing_id: str, actor: str = "api-key
     order = models.orders(**values)
     order.save()
     return order
+
+
+def link_and_click_create(models: TenantModels, *, actor: str = "api-key:test") -> int:
+    """One tracking link and one click on it: a write to each of the two link tables."""
+    code = uuid.uuid4().hex[:10]
+    models.links(code=code, target_url="https://shop.example/item", created_at=now_iso(), actor=actor).save()
+    models.clicks(
+        code=code,
+        clicked_at=f"{now_iso()}#{uuid.uuid4().hex[:6]}",
+        expires_at=timedelta(hours=1),
+    ).save()
+    return 2
 
 
 def in_process_consumer(name: str = "test-consumer") -> ShardStreamConsumer:

@@ -141,7 +141,8 @@ def test_a_worker_killed_mid_workflow_resumes_without_charging_twice(tenant_api,
     assert wait_for_status(api, order_id, {"completed", "payment_failed", "cancelled"}) == "completed"
     assert sandbox.record("charge", order_id)["made"] == 1
     assert sandbox.record("shipment", order_id)["made"] == 1
-    assert sandbox.record("shipment", order_id)["attempts"] >= 2, "the killed step was not re-run"
+    # The killed call may still be asleep in the sandbox; the re-run shows as a second request.
+    assert sandbox.record("shipment", order_id)["received"] >= 2, "the killed step was not re-run"
     assert api.client.get(f"/api/v1/listings/{listing_id}").json()["status"] == "sold"
     history = [change["status"] for change in api.client.get(f"/api/v1/orders/{order_id}").json()["history"]]
     assert history == ["submitted", "paid", "shipped", "completed"]

@@ -18,7 +18,13 @@ from resale.history.selectors import history_iter, history_verify
 from resale.history.services import read_head
 from resale.models import StreamShard
 
-from tests.resale.factories import listing_change, listing_create, models_of, order_create
+from tests.resale.factories import (
+    link_and_click_create,
+    listing_change,
+    listing_create,
+    models_of,
+    order_create,
+)
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -134,6 +140,10 @@ def _assert_history_is_exact(models, writes: int) -> None:
     assert history_verify(tenant_models=models).ok
 
 
+def _metrics(port: int) -> str:
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+
+
 def test_a_consumer_killed_mid_load_and_restarted_loses_nothing_and_duplicates_nothing(
     provisioned_tenant, consumers
 ):
@@ -147,8 +157,11 @@ def test_a_consumer_killed_mid_load_and_restarted_loses_nothing_and_duplicates_n
     while read_head(dynamodb_client(), models.history.Meta.table_name)[0] < 30:
         assert time.monotonic() < deadline, "the first consumer applied nothing"
         time.sleep(0.05)
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5).read().decode()
-    assert f'resale_stream_lag_seconds{{tenant="{tenant.slug}"}}' in metrics
+    lag_series = f'resale_stream_lag_seconds{{tenant="{tenant.slug}"}}'
+    # The history head moves inside a batch; the lag is published once the batch is checkpointed.
+    while lag_series not in _metrics(METRICS_PORT):
+        assert time.monotonic() < deadline, f"the consumer never published {lag_series}"
+        time.sleep(0.05)
     first.kill()
     assert first.applied_batches(), "killed before it applied anything"
     consumers("restarted")
@@ -174,6 +187,7 @@ def test_two_consumers_at_once_share_the_shards_and_no_record_is_read_by_both(pr
         for listing_id in list(models.listings.scan(attributes_to_get=["id"]))[:5]:
             order_create(models, listing_id=listing_id.id)
             writes[tenant.slug] += 1
+        writes[tenant.slug] += link_and_click_create(models)
     for tenant in tenants:
         models = models_of(tenant)
         _wait_for_history(models, writes[tenant.slug])
