@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput -v 0
+# gunicorn's workers share their Prometheus series through this folder; a new run starts it empty.
+rm -rf .local/prometheus && mkdir -p .local/prometheus
 cat <<'MSG'
 
   Console:  http://127.0.0.1:8000/console/

@@ -8,6 +8,16 @@ from tests.dynamodb_local import DynamoDBLocal
 _slugs = itertools.count(1)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Runs the Pulumi mock tests first.
+
+    Pulumi's mock runtime is process-global and bound to the event loop current when the test
+    module set it up at collection; the browser tests' servers and workers leave the process's
+    asyncio state such that the program's outputs later fail with "attached to a different loop".
+    """
+    items.sort(key=lambda item: item.get_closest_marker("pulumi_mocks") is None)
+
+
 @pytest.fixture(scope="session")
 def dynamodb_local():
     """One in-memory DynamoDB Local for the session; its endpoint is injected into settings."""

@@ -1,6 +1,5 @@
 """The tenant program under Pulumi's mocks: what it declares for each tier, and what its role can reach."""
 
-import asyncio
 import json
 
 import pulumi
@@ -45,22 +44,11 @@ class TenantMocks(pulumi.runtime.Mocks):
 
 
 MOCKS = TenantMocks()
-MOCKS_EVENT_LOOP = asyncio.new_event_loop()
-asyncio.set_event_loop(MOCKS_EVENT_LOOP)
 pulumi.runtime.set_mocks(MOCKS, project="resale-tenant", stack="test", preview=False)
+pytestmark = pytest.mark.pulumi_mocks
 
 from provisioning.program.tenant_stack import TenantStack, TenantStackArgs  # noqa: E402
 from provisioning.table_specs import tenant_table_specs  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def mocks_event_loop_is_current():
-    """Pulumi's mock runtime binds its futures to the event loop current when it was set up; an
-    earlier test that ran a loop of its own (Playwright's sync API, asyncio.run) leaves no loop or
-    another one current, and the program's outputs then fail with "attached to a different loop".
-    """
-    asyncio.set_event_loop(MOCKS_EVENT_LOOP)
-
 
 ROLES = {"listings", "orders", "links", "clicks", "idempotency", "history"}
 HISTORY_FEEDING = {"listings", "orders", "links", "clicks"}
