@@ -29,6 +29,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import urllib3
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
@@ -90,7 +92,10 @@ def run_load(name: str, call: Callable[[int], bool], seconds: float, concurrency
         n = 0
         while time.monotonic() < stop:
             started = time.perf_counter()
-            ok = call(index * 1_000_000 + n)
+            try:
+                ok = call(index * 1_000_000 + n)
+            except (OSError, urllib3.exceptions.HTTPError):
+                ok = False  # a reset or refused connection is a failed request, not a dead thread
             n += 1
             if ok:
                 latencies[index].append((time.perf_counter() - started) * 1000)
@@ -197,8 +202,6 @@ def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    import urllib3
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
