@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pynamodb.models import Model
+from resale.history.services import EVENTS_CHAIN
 from resale.routing import TenantModels, TenantNotRoutable, tenant_models
 
 from provisioning.models import ProvisioningRun
@@ -216,9 +217,6 @@ def listings_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:
 # next to bookkeeping items of the stream consumer (its head and per-record markers) under
 # other chain keys; these selectors read the events chain only, in seq order.
 
-EVENTS_CHAIN = "events"
-GENESIS_HASH = "0" * 64
-
 
 @dataclass(frozen=True)
 class HistoryFilter:
@@ -310,34 +308,6 @@ def history_newest(
         items=[HistoryRow(event=event, changes=field_changes(event)) for event in page.items],
         next_cursor=page.next_cursor,
     )
-
-
-@dataclass(frozen=True)
-class ChainStatus:
-    ok: bool
-    events: int
-    first_bad_seq: int | None = None
-    problem: str = ""
-
-
-def history_chain_status(*, tables: TenantModels) -> ChainStatus:
-    """Checks that the chain starts at seq 1 from the genesis hash, has no gap, and that each
-    event links to the hash of the one before.
-
-    Recomputing each event's own hash is the history service's job (it owns the hash formula);
-    this check sees deleted, inserted and reordered events.
-    """
-    events = tables.history.query(EVENTS_CHAIN, attributes_to_get=["chain", "seq", "hash", "prev_hash"])
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for event in events:
-        count += 1
-        seq = int(event.seq)
-        if seq != expected_seq:
-            return ChainStatus(False, count, expected_seq, "this event is missing")
-        if event.prev_hash != prev_hash:
-            return ChainStatus(False, count, seq, "its prev_hash is not the previous event's hash")
-        prev_hash, expected_seq = event.hash, seq + 1
-    return ChainStatus(True, count)
 
 
 def history_activity_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from control_plane.console.selectors import tenant_tables
 from tenants.models import ApiKey, Membership, Tenant
 from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.console.history import history_write
 
 pytestmark = [
     pytest.mark.browser,
@@ -223,7 +224,6 @@ def test_an_auditor_browses_history_and_cannot_change_anything(
     Membership.objects.create(user=auditor, tenant=tenant, role="auditor")
     tables = tenant_tables(tenant)
     start = datetime.now(UTC) - timedelta(days=3)
-    prev = "0" * 64
     images = [
         ("INSERT", None, {"title": "Boots", "price": "40.00", "status": "active"}),
         (
@@ -237,23 +237,20 @@ def test_an_auditor_browses_history_and_cannot_change_anything(
             {"title": "Boots", "price": "35.00", "status": "sold"},
         ),
     ]
-    for seq, (event, old, new) in enumerate(images, start=1):
-        tables.history(
-            "events",
-            seq,
-            event=event,
-            entity_type="listing",
-            entity_id="l-boots",
-            entity_key="listing#l-boots",
-            old=json.dumps(old) if old else None,
-            new=json.dumps(new),
-            actor=f"api-key:k{seq}",
-            at=(start + timedelta(days=seq - 1)).isoformat(),
-            source="stream",
-            hash=f"{seq:064x}",
-            prev_hash=prev,
-        ).save()
-        prev = f"{seq:064x}"
+    history_write(
+        tables,
+        [
+            {
+                "event": event,
+                "entity_id": "l-boots",
+                "old": old,
+                "new": new,
+                "actor": f"api-key:k{seq}",
+                "at": (start + timedelta(days=seq - 1)).isoformat(),
+            }
+            for seq, (event, old, new) in enumerate(images, start=1)
+        ],
+    )
 
     page = new_page()
     sign_in(page, live_server.url, auditor.username, PASSWORD)
