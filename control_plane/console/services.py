@@ -145,7 +145,8 @@ def attribute_schema_set(*, tenant: Tenant, schema: dict | None, actor: Abstract
     return tenant
 
 
-def _console_actor(user: AbstractBaseUser) -> str:
+def console_actor(user: AbstractBaseUser) -> str:
+    """How the data plane records a console user as the actor of a change."""
     return f"console:{user.get_username()}"
 
 
@@ -165,7 +166,7 @@ def listing_update(
     actions = [getattr(listing_model, name).set(value) for name, value in changes.items()]
     actions += [
         listing_model.updated_at.set(timezone.now().isoformat()),
-        listing_model.actor.set(_console_actor(actor)),
+        listing_model.actor.set(console_actor(actor)),
     ]
     try:
         listing.update(actions=actions, condition=listing_model.status == "active")
@@ -190,7 +191,7 @@ def listing_withdraw(*, tables: TenantModels, listing_id: str, actor: AbstractBa
             actions=[
                 listing_model.status.set("withdrawn"),
                 listing_model.updated_at.set(timezone.now().isoformat()),
-                listing_model.actor.set(_console_actor(actor)),
+                listing_model.actor.set(console_actor(actor)),
             ],
             condition=listing_model.status == "active",
         )

@@ -44,6 +44,7 @@ from control_plane.console.services import (
     listing_update,
     listing_withdraw,
 )
+from control_plane.console.show_once import secret_keep, secret_take
 from tenants.api_keys import api_key_issue, api_key_revoke
 from tenants.tiers import tier_policy
 
@@ -161,17 +162,10 @@ def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     return render(request, "console/tenant/usage.html", {"access": access, "charts": charts})
 
 
-ISSUED_KEY_SESSION = "console.issued_api_key"
-
-
 @never_cache
 @tenant_view(roles=ADMINS)
 def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once.
-
-    The secret waits in the session only between the redirect and that GET, which pops it, so a
-    reload neither issues a second key nor shows the secret again.
-    """
+    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once."""
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = api_key_issue(
@@ -180,11 +174,9 @@ def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
             scopes=form.cleaned_data["scopes"],
             actor=request.user,
         )
-        request.session[ISSUED_KEY_SESSION] = {"tenant": access.tenant.slug, **asdict(issued)}
+        secret_keep(request, kind="api-key", tenant=access.tenant, shown=asdict(issued))
         return redirect("console:api-keys", slug=access.tenant.slug)
-    issued = request.session.pop(ISSUED_KEY_SESSION, None)
-    if issued and issued.pop("tenant") != access.tenant.slug:
-        issued = None
+    issued = secret_take(request, kind="api-key", tenant=access.tenant)
     keys = access.tenant.api_keys.select_related("created_by").order_by("revoked_at", "-created_at")
     return render(
         request,
