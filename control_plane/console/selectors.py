@@ -1,7 +1,8 @@
 """The console's reads of a tenant's data, through the tenant-bound models of ``resale.routing``.
 
-These are small, named access patterns; when the data plane's listing, order and history
-services land, the views switch to them and these go.
+These are the patterns the data plane has no selector for: orders by buyer or status, the
+per-day counts of the usage charts, and the history browser's newest-first pages; listings and
+single orders are read through ``resale.listings`` and ``resale.orders``.
 """
 
 import base64
@@ -102,53 +103,6 @@ def tenant_health(tenant: Tenant) -> str:
     return "inactive"
 
 
-# Listings
-
-
-def listing_page(
-    *,
-    tables: TenantModels,
-    status: str = "",
-    category: str = "",
-    seller_id: str = "",
-    q: str = "",
-    cursor: str | None = None,
-    limit: int = PAGE_SIZE,
-) -> Page:
-    """Listings by seller, category or status (newest first, through their index), else a scan."""
-    listing = tables.listings
-    filters = []
-    if q:
-        filters.append(listing.title.contains(q) | listing.description.contains(q))
-    start = decode_cursor(cursor)
-    common = {"limit": limit, "last_evaluated_key": start}
-    if seller_id:
-        filters += [listing.status == status] if status else []
-        filters += [listing.category == category] if category else []
-        results = listing.by_seller.query(
-            seller_id, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    elif category:
-        filters += [listing.status == status] if status else []
-        results = listing.by_category.query(
-            category, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    elif status:
-        results = listing.by_status.query(
-            status, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    else:
-        results = listing.scan(filter_condition=_and(filters), **common)
-    return _page(results, limit)
-
-
-def listing_get(*, tables: TenantModels, listing_id: str) -> Model | None:
-    try:
-        return tables.listings.get(listing_id)
-    except tables.listings.DoesNotExist:
-        return None
-
-
 # Orders
 
 
@@ -174,13 +128,6 @@ def order_page(
     else:
         results = order.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
     return _page(results, limit)
-
-
-def order_get(*, tables: TenantModels, order_id: str) -> Model | None:
-    try:
-        return tables.orders.get(order_id)
-    except tables.orders.DoesNotExist:
-        return None
 
 
 # Usage
