@@ -14,7 +14,6 @@ from control_plane.console.selectors import tenant_tables
 from tenants.models import ApiKey, Membership, Tenant
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.console.history import history_write
-from tests.resale.webhooks.receiver import Receiver
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,14 +23,6 @@ pytestmark = [
 ]
 
 PASSWORD = "a-long-test-passphrase-42"
-
-
-@pytest.fixture
-def registered_webhook_receiver():
-    """A local HTTP endpoint that answers 200 and records what a webhook delivery sent it."""
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 def _user(username: str, *, staff: bool = False) -> User:
@@ -318,19 +309,19 @@ def test_the_login_page_renders_on_phone_and_laptop(live_server, new_page, scree
 
 
 def test_a_tenant_admin_adds_a_webhook_and_its_test_delivery_arrives(
-    live_server, registered_webhook_receiver, celery_worker, new_page, screenshot, unique_slug
+    live_server, receiver, celery_worker, new_page, screenshot, unique_slug
 ):
     slug = unique_slug("hooks")
     tenant = Tenant.objects.create(slug=slug, name="Hooks", tier="standard", admin_email="admin@h.example")
     admin = _user("admin@h.example")
     Membership.objects.create(user=admin, tenant=tenant, role="admin")
-    receiver = registered_webhook_receiver
+    webhook_receiver = receiver()
 
     page = new_page()
     sign_in(page, live_server.url, admin.username, PASSWORD)
     page.click("nav >> text=Webhooks")
     expect(page.locator("h1")).to_have_text("Webhooks")
-    page.fill("input[name=url]", receiver.url)
+    page.fill("input[name=url]", webhook_receiver.url)
     page.check("input[name=events][value='order.paid']")
     page.click("#webhook-form button[type=submit]")
     expect(page.locator("#issued-secret")).to_have_text(re.compile(r"^whsec_"))
@@ -338,7 +329,7 @@ def test_a_tenant_admin_adds_a_webhook_and_its_test_delivery_arrives(
     page.screenshot(path=str(SCREENSHOTS / "admin-webhook-added-desktop.png"), full_page=True)
     expect(page.locator("li.webhook")).to_have_count(1)
 
-    page.click(f"li.webhook >> text={receiver.url}")
+    page.click(f"li.webhook >> text={webhook_receiver.url}")
     page.click("#send-test")
     expect(page.locator(".message-success")).to_contain_text("Test delivery")
     delivered = page.locator("tr.delivery .badge-succeeded")
@@ -349,5 +340,5 @@ def test_a_tenant_admin_adds_a_webhook_and_its_test_delivery_arrives(
         page.reload()
     expect(delivered).to_have_count(1)
     expect(page.locator("tr.delivery")).to_contain_text("HTTP 200")
-    assert [json.loads(request.body)["type"] for request in receiver.accepted] == ["webhook.test"]
+    assert [json.loads(request.body)["type"] for request in webhook_receiver.accepted] == ["webhook.test"]
     screenshot(page, "admin-webhook-deliveries")

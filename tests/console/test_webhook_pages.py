@@ -9,8 +9,6 @@ from resale.models import WebhookDelivery, WebhookSubscription
 from resale.webhooks.services import webhook_subscription_create, webhook_test_send
 from resale.webhooks.signing import webhook_signature_verify
 
-from tests.resale.webhooks.receiver import Receiver
-
 pytestmark = pytest.mark.django_db
 
 
@@ -18,19 +16,6 @@ pytestmark = pytest.mark.django_db
 def tenant_admin(signed_in, registered_tenant):
     tenant = registered_tenant()
     return tenant, signed_in("admin@t.example", tenant=tenant, role="admin")
-
-
-@pytest.fixture
-def receiver():
-    started = []
-
-    def make(fail_first: int = 0) -> Receiver:
-        started.append(Receiver(fail_first=fail_first).start())
-        return started[-1]
-
-    yield make
-    for server in started:
-        server.stop()
 
 
 def _url(name: str, slug: str, **kwargs) -> str:
