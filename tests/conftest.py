@@ -91,3 +91,19 @@ def provisioned_tenant(db, dynamodb_local, unique_slug):
         return tenant
 
     return make
+
+
+@pytest.fixture
+def receiver():
+    """Starts local HTTP webhook receivers (``receiver(fail_first=N)``); each is stopped after the test."""
+    from tests.resale.webhooks.receiver import Receiver
+
+    started = []
+
+    def make(fail_first: int = 0) -> Receiver:
+        started.append(Receiver(fail_first=fail_first).start())
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.stop()

@@ -19,11 +19,3 @@ class AttributeSchemaInvalid(ConsoleError):
 
 class FeatureNotInTier(ConsoleError):
     pass
-
-
-class ListingNotEditable(ConsoleError):
-    pass
-
-
-class StaleListing(ConsoleError):
-    pass

@@ -3,6 +3,8 @@ from datetime import UTC
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from resale.models import WebhookDelivery
+from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 
 from control_plane.console.selectors import HistoryFilter
 from tenants.models import SLUG_VALIDATOR, ApiKey, Membership, Tenant
@@ -38,6 +40,19 @@ class OnboardingForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100)
     scopes = forms.MultipleChoiceField(choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple)
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(max_length=2000, label="URL", assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(ALL_EVENTS, "every event"), *((name, name) for name in sorted(EVENT_TYPES))],
+        widget=forms.CheckboxSelectMultiple,
+        label="Event types",
+    )
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *WebhookDelivery.Status.choices])
 
 
 class InvitationForm(forms.Form):

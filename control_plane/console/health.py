@@ -1,10 +1,12 @@
-"""Platform health for staff: each dependency, the Celery workers and the broker's queue."""
+"""Platform health for staff: each dependency, the Celery workers, the broker's queue, the consumers' lag."""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 from httpkit.readiness import DependencyStatus, dependency_statuses
 from kombu.exceptions import ChannelError
+from resale.models import StreamConsumer
+from resale.streams.selectors import TenantStreamLag, stream_consumers_live, stream_lag_by_tenant
 
 from control_plane.celery import app as celery_app
 
@@ -22,10 +24,18 @@ class PlatformHealth:
     workers: list[WorkerStatus]
     workers_error: str
     queued_tasks: int | None
+    stream_consumers: list[StreamConsumer]
+    stream_lag: list[TenantStreamLag]
 
     @property
     def ok(self) -> bool:
-        return all(d.ok for d in self.dependencies) and bool(self.workers) and not self.workers_error
+        """Every dependency ready, a worker answering, and no unfinished shard left unread."""
+        return (
+            all(d.ok for d in self.dependencies)
+            and bool(self.workers)
+            and not self.workers_error
+            and not any(tenant.unread for tenant in self.stream_lag)
+        )
 
 
 def celery_workers(timeout: float) -> tuple[list[WorkerStatus], str]:
@@ -64,4 +74,6 @@ def platform_health() -> PlatformHealth:
         workers=workers,
         workers_error=error,
         queued_tasks=queued_task_count(),
+        stream_consumers=stream_consumers_live(),
+        stream_lag=stream_lag_by_tenant(),
     )

@@ -1,7 +1,8 @@
 """The console's reads of a tenant's data, through the tenant-bound models of ``resale.routing``.
 
-These are small, named access patterns; when the data plane's listing, order and history
-services land, the views switch to them and these go.
+These are the patterns the data plane has no selector for: orders by buyer or status, the
+per-day counts of the usage charts, and the history browser's newest-first pages; listings and
+single orders are read through ``resale.listings`` and ``resale.orders``.
 """
 
 import base64
@@ -15,6 +16,7 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pynamodb.models import Model
+from resale.history.services import EVENTS_CHAIN
 from resale.routing import TenantModels, TenantNotRoutable, tenant_models
 
 from provisioning.models import ProvisioningRun
@@ -101,53 +103,6 @@ def tenant_health(tenant: Tenant) -> str:
     return "inactive"
 
 
-# Listings
-
-
-def listing_page(
-    *,
-    tables: TenantModels,
-    status: str = "",
-    category: str = "",
-    seller_id: str = "",
-    q: str = "",
-    cursor: str | None = None,
-    limit: int = PAGE_SIZE,
-) -> Page:
-    """Listings by seller, category or status (newest first, through their index), else a scan."""
-    listing = tables.listings
-    filters = []
-    if q:
-        filters.append(listing.title.contains(q) | listing.description.contains(q))
-    start = decode_cursor(cursor)
-    common = {"limit": limit, "last_evaluated_key": start}
-    if seller_id:
-        filters += [listing.status == status] if status else []
-        filters += [listing.category == category] if category else []
-        results = listing.by_seller.query(
-            seller_id, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    elif category:
-        filters += [listing.status == status] if status else []
-        results = listing.by_category.query(
-            category, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    elif status:
-        results = listing.by_status.query(
-            status, scan_index_forward=False, filter_condition=_and(filters), **common
-        )
-    else:
-        results = listing.scan(filter_condition=_and(filters), **common)
-    return _page(results, limit)
-
-
-def listing_get(*, tables: TenantModels, listing_id: str) -> Model | None:
-    try:
-        return tables.listings.get(listing_id)
-    except tables.listings.DoesNotExist:
-        return None
-
-
 # Orders
 
 
@@ -173,13 +128,6 @@ def order_page(
     else:
         results = order.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
     return _page(results, limit)
-
-
-def order_get(*, tables: TenantModels, order_id: str) -> Model | None:
-    try:
-        return tables.orders.get(order_id)
-    except tables.orders.DoesNotExist:
-        return None
 
 
 # Usage
@@ -215,9 +163,6 @@ def listings_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:
 # The history table holds the hash chain's events under ``chain="events"`` (seq 1, 2, 3, ...),
 # next to bookkeeping items of the stream consumer (its head and per-record markers) under
 # other chain keys; these selectors read the events chain only, in seq order.
-
-EVENTS_CHAIN = "events"
-GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -310,34 +255,6 @@ def history_newest(
         items=[HistoryRow(event=event, changes=field_changes(event)) for event in page.items],
         next_cursor=page.next_cursor,
     )
-
-
-@dataclass(frozen=True)
-class ChainStatus:
-    ok: bool
-    events: int
-    first_bad_seq: int | None = None
-    problem: str = ""
-
-
-def history_chain_status(*, tables: TenantModels) -> ChainStatus:
-    """Checks that the chain starts at seq 1 from the genesis hash, has no gap, and that each
-    event links to the hash of the one before.
-
-    Recomputing each event's own hash is the history service's job (it owns the hash formula);
-    this check sees deleted, inserted and reordered events.
-    """
-    events = tables.history.query(EVENTS_CHAIN, attributes_to_get=["chain", "seq", "hash", "prev_hash"])
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for event in events:
-        count += 1
-        seq = int(event.seq)
-        if seq != expected_seq:
-            return ChainStatus(False, count, expected_seq, "this event is missing")
-        if event.prev_hash != prev_hash:
-            return ChainStatus(False, count, seq, "its prev_hash is not the previous event's hash")
-        prev_hash, expected_seq = event.hash, seq + 1
-    return ChainStatus(True, count)
 
 
 def history_activity_per_day(*, tables: TenantModels, days: int = 30) -> list[DayCount]:

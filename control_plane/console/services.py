@@ -14,17 +14,12 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
-from pynamodb.exceptions import UpdateError
-from pynamodb.models import Model
-from resale.routing import TenantModels
 
 from control_plane.console.errors import (
     AttributeSchemaInvalid,
     ExistingAccountPasswordWrong,
     FeatureNotInTier,
     InvitationInvalid,
-    ListingNotEditable,
-    StaleListing,
 )
 from control_plane.console.models import Invitation
 from provisioning.models import ProvisioningRun
@@ -145,57 +140,6 @@ def attribute_schema_set(*, tenant: Tenant, schema: dict | None, actor: Abstract
     return tenant
 
 
-def _console_actor(user: AbstractBaseUser) -> str:
+def console_actor(user: AbstractBaseUser) -> str:
+    """How the data plane records a console user as the actor of a change."""
     return f"console:{user.get_username()}"
-
-
-def listing_update(
-    *, tables: TenantModels, listing_id: str, version: int, changes: dict, actor: AbstractBaseUser
-) -> Model:
-    """Changes an active listing's fields if nobody changed it since ``version`` was read."""
-    listing_model = tables.listings
-    try:
-        listing = listing_model.get(listing_id)
-    except listing_model.DoesNotExist as exc:
-        raise ListingNotEditable("This listing does not exist.") from exc
-    if listing.status != "active":
-        raise ListingNotEditable(f"A listing that is {listing.status} cannot be edited.")
-    if listing.version != version:
-        raise StaleListing("Someone changed this listing since you opened it: reload and edit again.")
-    actions = [getattr(listing_model, name).set(value) for name, value in changes.items()]
-    actions += [
-        listing_model.updated_at.set(timezone.now().isoformat()),
-        listing_model.actor.set(_console_actor(actor)),
-    ]
-    try:
-        listing.update(actions=actions, condition=listing_model.status == "active")
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise StaleListing("Someone changed this listing meanwhile: reload and edit again.") from exc
-        raise
-    return listing
-
-
-def listing_withdraw(*, tables: TenantModels, listing_id: str, actor: AbstractBaseUser) -> Model:
-    """Withdraws an active listing; a sold or already withdrawn one is refused."""
-    listing_model = tables.listings
-    try:
-        listing = listing_model.get(listing_id)
-    except listing_model.DoesNotExist as exc:
-        raise ListingNotEditable("This listing does not exist.") from exc
-    if listing.status != "active":
-        raise ListingNotEditable(f"A listing that is {listing.status} cannot be withdrawn.")
-    try:
-        listing.update(
-            actions=[
-                listing_model.status.set("withdrawn"),
-                listing_model.updated_at.set(timezone.now().isoformat()),
-                listing_model.actor.set(_console_actor(actor)),
-            ],
-            condition=listing_model.status == "active",
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise StaleListing("Someone changed this listing meanwhile: reload and try again.") from exc
-        raise
-    return listing

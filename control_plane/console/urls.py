@@ -1,6 +1,6 @@
 from django.urls import path
 
-from control_plane.console.views import audit, auth, staff, tenant
+from control_plane.console.views import audit, auth, staff, tenant, webhooks
 
 app_name = "console"
 
@@ -36,6 +36,17 @@ urlpatterns = [
     path("t/<str:slug>/usage/", tenant.usage_view, name="usage"),
     path("t/<str:slug>/api-keys/", tenant.api_keys_view, name="api-keys"),
     path("t/<str:slug>/api-keys/<str:key_id>/revoke/", tenant.api_key_revoke_view, name="api-key-revoke"),
+    path("t/<str:slug>/webhooks/", webhooks.webhooks_view, name="webhooks"),
+    path(
+        "t/<str:slug>/webhooks/deliveries/<str:delivery_id>/redrive/",
+        webhooks.delivery_redrive_view,
+        name="webhook-delivery-redrive",
+    ),
+    path("t/<str:slug>/webhooks/<str:webhook_id>/", webhooks.webhook_detail_view, name="webhook"),
+    path("t/<str:slug>/webhooks/<str:webhook_id>/test/", webhooks.webhook_test_view, name="webhook-test"),
+    path(
+        "t/<str:slug>/webhooks/<str:webhook_id>/delete/", webhooks.webhook_delete_view, name="webhook-delete"
+    ),
     path("t/<str:slug>/team/", tenant.team_view, name="team"),
     path("t/<str:slug>/schema/", tenant.attribute_schema_view, name="schema"),
     # Auditors (and admins)

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from control_plane.console.selectors import tenant_tables
 from tenants.models import ApiKey, Membership, Tenant
 from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.console.history import history_write
 
 pytestmark = [
     pytest.mark.browser,
@@ -223,7 +224,6 @@ def test_an_auditor_browses_history_and_cannot_change_anything(
     Membership.objects.create(user=auditor, tenant=tenant, role="auditor")
     tables = tenant_tables(tenant)
     start = datetime.now(UTC) - timedelta(days=3)
-    prev = "0" * 64
     images = [
         ("INSERT", None, {"title": "Boots", "price": "40.00", "status": "active"}),
         (
@@ -237,23 +237,20 @@ def test_an_auditor_browses_history_and_cannot_change_anything(
             {"title": "Boots", "price": "35.00", "status": "sold"},
         ),
     ]
-    for seq, (event, old, new) in enumerate(images, start=1):
-        tables.history(
-            "events",
-            seq,
-            event=event,
-            entity_type="listing",
-            entity_id="l-boots",
-            entity_key="listing#l-boots",
-            old=json.dumps(old) if old else None,
-            new=json.dumps(new),
-            actor=f"api-key:k{seq}",
-            at=(start + timedelta(days=seq - 1)).isoformat(),
-            source="stream",
-            hash=f"{seq:064x}",
-            prev_hash=prev,
-        ).save()
-        prev = f"{seq:064x}"
+    history_write(
+        tables,
+        [
+            {
+                "event": event,
+                "entity_id": "l-boots",
+                "old": old,
+                "new": new,
+                "actor": f"api-key:k{seq}",
+                "at": (start + timedelta(days=seq - 1)).isoformat(),
+            }
+            for seq, (event, old, new) in enumerate(images, start=1)
+        ],
+    )
 
     page = new_page()
     sign_in(page, live_server.url, auditor.username, PASSWORD)
@@ -309,3 +306,39 @@ def test_the_login_page_renders_on_phone_and_laptop(live_server, new_page, scree
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/console/login/"))
     screenshot(page, "login")
+
+
+def test_a_tenant_admin_adds_a_webhook_and_its_test_delivery_arrives(
+    live_server, receiver, celery_worker, new_page, screenshot, unique_slug
+):
+    slug = unique_slug("hooks")
+    tenant = Tenant.objects.create(slug=slug, name="Hooks", tier="standard", admin_email="admin@h.example")
+    admin = _user("admin@h.example")
+    Membership.objects.create(user=admin, tenant=tenant, role="admin")
+    webhook_receiver = receiver()
+
+    page = new_page()
+    sign_in(page, live_server.url, admin.username, PASSWORD)
+    page.click("nav >> text=Webhooks")
+    expect(page.locator("h1")).to_have_text("Webhooks")
+    page.fill("input[name=url]", webhook_receiver.url)
+    page.check("input[name=events][value='order.paid']")
+    page.click("#webhook-form button[type=submit]")
+    expect(page.locator("#issued-secret")).to_have_text(re.compile(r"^whsec_"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-webhook-added-desktop.png"), full_page=True)
+    expect(page.locator("li.webhook")).to_have_count(1)
+
+    page.click(f"li.webhook >> text={webhook_receiver.url}")
+    page.click("#send-test")
+    expect(page.locator(".message-success")).to_contain_text("Test delivery")
+    delivered = page.locator("tr.delivery .badge-succeeded")
+    for _ in range(30):
+        if delivered.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(delivered).to_have_count(1)
+    expect(page.locator("tr.delivery")).to_contain_text("HTTP 200")
+    assert [json.loads(request.body)["type"] for request in webhook_receiver.accepted] == ["webhook.test"]
+    screenshot(page, "admin-webhook-deliveries")

@@ -1,6 +1,3 @@
-import json
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -8,6 +5,7 @@ from django.test import Client
 
 from tenants.models import Membership
 from tenants.services import tenant_create
+from tests.console.history import history_write
 
 PASSWORD = "a-long-test-passphrase-42"
 
@@ -56,31 +54,4 @@ def registered_tenant(db, unique_slug):
 
 @pytest.fixture
 def history_writer():
-    """Writes HistoryEvent items straight into a tenant's history table, chained like the consumer."""
-
-    def write(tables, events: list[dict], *, start: datetime | None = None) -> list:
-        start = start or datetime.now(UTC) - timedelta(minutes=len(events))
-        written, prev_hash = [], "0" * 64
-        for seq, spec in enumerate(events, start=1):
-            at = spec.get("at") or (start + timedelta(minutes=seq)).isoformat()
-            item = tables.history(
-                "events",
-                seq,
-                event=spec.get("event", "MODIFY"),
-                entity_type=spec.get("entity_type", "listing"),
-                entity_id=spec.get("entity_id", "l-1"),
-                entity_key=f"{spec.get('entity_type', 'listing')}#{spec.get('entity_id', 'l-1')}",
-                old=json.dumps(spec["old"]) if spec.get("old") is not None else None,
-                new=json.dumps(spec["new"]) if spec.get("new") is not None else None,
-                actor=spec.get("actor", "api-key:abc"),
-                at=at,
-                source="stream",
-                hash=f"{seq:064x}",
-                prev_hash=prev_hash,
-            )
-            item.save()
-            written.append(item)
-            prev_hash = item.hash
-        return written
-
-    return write
+    return history_write

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from resale.models import WebhookSubscription
 from resale.tables import TENANT_TABLE_MODELS
 
 from control_plane.console.models import Invitation
@@ -11,10 +12,11 @@ from tenants.models import ApiKey, Membership
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_PAGES = ["listings", "orders", "usage", "api-keys", "team", "schema"]
+ADMIN_PAGES = ["listings", "orders", "usage", "api-keys", "webhooks", "team", "schema"]
 AUDIT_PAGES = ["history", "chain", "activity", "history-csv"]
 POSTS = [
     ("api-keys", {}, {"name": "sneaky", "scopes": ["read", "write"]}),
+    ("webhooks", {}, {"url": "https://evil.example/hooks", "events": ["*"]}),
     ("team", {}, {"email": "mallory@evil.example", "role": "admin"}),
     ("schema", {}, {"schema": '{"type": "object"}'}),
     ("listing-withdraw", {"listing_id": "l-1"}, {}),
@@ -44,6 +46,7 @@ def test_a_member_cannot_post_into_another_tenant(signed_in, registered_tenant, 
     theirs.refresh_from_db()
     assert not theirs.api_keys.exists()
     assert not Invitation.objects.filter(tenant=theirs).exists()
+    assert not WebhookSubscription.objects.filter(tenant_slug=theirs.slug).exists()
     assert theirs.attribute_schema is None
 
 
@@ -66,6 +69,7 @@ def test_an_auditor_cannot_post_anything_in_their_own_tenant(
     tenant.refresh_from_db()
     assert not tenant.api_keys.exists()
     assert not Invitation.objects.filter(tenant=tenant).exists()
+    assert not WebhookSubscription.objects.filter(tenant_slug=tenant.slug).exists()
     assert tenant.attribute_schema is None
 
 

@@ -7,6 +7,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.onboarding import onboarding_run_create
 from tenants.models import Tenant
 from tenants.services import tenant_set_status
+from tests.resale.factories import shard_state
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,31 @@ def test_the_health_page_shows_each_dependency_and_the_workers(staff):
         assert name in page
     partial = staff.get("/console/staff/health/", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and "postgresql" in partial
+
+
+def test_the_tenant_page_shows_each_shards_lease_and_the_tenants_consumer_lag(staff, registered_tenant):
+    tenant, other = registered_tenant(), registered_tenant()
+    shard_state(tenant.slug, "shard-live", lease_in=30, lag=2.5)
+    shard_state(tenant.slug, "shard-stalled", lease_in=-5, lag=7.2)
+    shard_state(other.slug, "shard-other", lease_in=30, lag=60.0)
+    response = staff.get(f"/console/staff/tenants/{tenant.slug}/")
+    page = response.content.decode()
+    assert [shard.shard_id for shard in response.context["stream_lag"].shards] == [
+        "shard-live",
+        "shard-stalled",
+    ]
+    assert (
+        '<strong id="tenant-lag">7.2 s</strong>' in page or '<strong id="tenant-lag">7.3 s</strong>' in page
+    )
+    assert "1 shard read by no consumer" in page and "consumer-a" in page
+    assert "shard-other" not in page
+
+
+def test_the_health_page_shows_each_tenants_lag_and_needs_attention_for_an_unread_shard(staff):
+    shard_state("acme", "shard-1", lease_in=30, lag=1.5)
+    healthy_lag = staff.get("/console/staff/health/", HTTP_HX_REQUEST="true")
+    assert [lag.tenant_slug for lag in healthy_lag.context["health"].stream_lag] == ["acme"]
+    assert 'id="lag-acme"' in healthy_lag.content.decode()
+    shard_state("acme", "shard-2", lease_in=None, lag=0.0)
+    health = staff.get("/console/staff/health/").context["health"]
+    assert health.stream_lag[0].unread == 1 and not health.ok

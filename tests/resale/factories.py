@@ -5,6 +5,8 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from django.utils import timezone
+from resale.models import StreamShard
 from resale.routing import TenantModels, tenant_models
 from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
 
@@ -105,3 +107,19 @@ def api_client_for(tenant, *scopes: str):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.key}")
     return client
+
+
+def shard_state(
+    tenant_slug: str, shard_id: str, *, lease_in: float | None, lag: float, **fields
+) -> StreamShard:
+    """A shard row as a consumer leaves it: leased until ``lease_in`` seconds from now (None: never)."""
+    return StreamShard.objects.create(
+        tenant_slug=tenant_slug,
+        table_role=fields.pop("table_role", "listings"),
+        stream_arn=f"arn:aws:dynamodb:local:000000000000:table/{tenant_slug}-listings/stream/1",
+        shard_id=shard_id,
+        lease_owner="" if lease_in is None else "consumer-a",
+        lease_expires_at=None if lease_in is None else timezone.now() + timedelta(seconds=lease_in),
+        lag_seconds=lag,
+        **fields,
+    )

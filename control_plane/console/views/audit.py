@@ -5,13 +5,13 @@ import csv
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from resale.history.selectors import history_verify
 
 from control_plane.console.access import TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
 from control_plane.console.forms import HistoryFilterForm
 from control_plane.console.selectors import (
     history_activity_per_day,
-    history_chain_status,
     history_events,
     history_newest,
     tenant_tables,
@@ -88,9 +88,8 @@ def chain_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     tables = tenant_tables(access.tenant)
     if tables is None:
         return _no_tables(request, access)
-    return render(
-        request, "console/audit/chain.html", {"access": access, "status": history_chain_status(tables=tables)}
-    )
+    status = history_verify(tenant_models=tables)
+    return render(request, "console/audit/chain.html", {"access": access, "status": status})
 
 
 @tenant_view()

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from resale.streams.selectors import tenant_stream_lag
 
 from control_plane.console.access import staff_view
 from control_plane.console.forms import OnboardingForm, TenantFilterForm
@@ -120,6 +121,7 @@ def tenant_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
             "members": tenant.memberships.select_related("user").order_by("role", "user__username"),
             "events": tenant.events.select_related("actor").order_by("-at", "-id")[:20],
             "can_retry": tenant.status == Tenant.Status.FAILED,
+            "stream_lag": tenant_stream_lag(tenant_slug=tenant.slug),
         },
     )
 

@@ -1,4 +1,8 @@
-"""Tenant admin pages: listings, orders, usage, API keys, team and the attribute schema."""
+"""Tenant admin pages: listings, orders, usage, API keys, team and the attribute schema.
+
+Listings and orders are read and changed through the data plane's own selectors and services
+(``resale.listings``, ``resale.orders``), with the console user recorded as the actor.
+"""
 
 import json
 from dataclasses import asdict
@@ -10,15 +14,17 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from httpkit.usage import usage_per_day
+from resale.errors import InvalidCursor, NotFound
+from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
+from resale.listings.selectors import Page as ListingPage
+from resale.listings.selectors import listing_get, listing_list
+from resale.listings.services import listing_update, listing_withdraw
+from resale.orders.selectors import order_get
+from resale.tenancy import TenantRoute, tenant_route
 
 from control_plane.console.access import ADMIN, TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
-from control_plane.console.errors import (
-    AttributeSchemaInvalid,
-    FeatureNotInTier,
-    ListingNotEditable,
-    StaleListing,
-)
+from control_plane.console.errors import AttributeSchemaInvalid, FeatureNotInTier
 from control_plane.console.forms import (
     ApiKeyForm,
     AttributeSchemaForm,
@@ -29,42 +35,50 @@ from control_plane.console.forms import (
 )
 from control_plane.console.models import Invitation
 from control_plane.console.selectors import (
+    PAGE_SIZE,
     DayCount,
-    listing_get,
-    listing_page,
     listings_per_day,
-    order_get,
     order_page,
     orders_per_day,
-    tenant_tables,
 )
-from control_plane.console.services import (
-    attribute_schema_set,
-    invitation_issue,
-    listing_update,
-    listing_withdraw,
-)
+from control_plane.console.services import attribute_schema_set, console_actor, invitation_issue
+from control_plane.console.show_once import secret_keep, secret_take
 from tenants.api_keys import api_key_issue, api_key_revoke
 from tenants.tiers import tier_policy
 
 ADMINS = frozenset({ADMIN})
+STALE_EDIT = "Someone changed this listing since you opened it: reload and edit again."
+LISTING_FILTERS = {"seller_id": "seller_id", "status": "status", "category": "category", "text": "q"}
 
 
-def _tables_or_page(request: HttpRequest, access: TenantAccess):
-    tables = tenant_tables(access.tenant)
-    if tables is None:
+def _route_or_page(
+    request: HttpRequest, access: TenantAccess
+) -> tuple[TenantRoute | None, HttpResponse | None]:
+    """The data plane's route to the tenant's tables, or the page saying it has none yet."""
+    route = tenant_route(access.tenant.slug)
+    if route is None:
         return None, render(request, "console/tenant/no_tables.html", {"access": access})
-    return tables, None
+    return route, None
+
+
+def _listing_page(route: TenantRoute, filters: dict, cursor: str | None) -> ListingPage:
+    """A page of the listings filters (the form's ``q`` is the text search); a cursor that does not
+    belong to these filters starts from the first page."""
+    chosen = {name: filters.get(field) or None for name, field in LISTING_FILTERS.items()}
+    try:
+        return listing_list(route=route, limit=PAGE_SIZE, cursor=cursor, **chosen)
+    except InvalidCursor:
+        return listing_list(route=route, limit=PAGE_SIZE, **chosen)
 
 
 @tenant_view(roles=ADMINS)
 def listing_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
     form = ListingFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = listing_page(tables=tables, cursor=request.GET.get("cursor"), **filters)
+    page = _listing_page(route, filters, request.GET.get("cursor"))
     query = request.GET.copy()
     query.pop("cursor", None)
     return render(
@@ -76,25 +90,28 @@ def listing_list_view(request: HttpRequest, access: TenantAccess) -> HttpRespons
 
 @tenant_view(roles=ADMINS)
 def listing_edit_view(request: HttpRequest, access: TenantAccess, listing_id: str) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
-    listing = listing_get(tables=tables, listing_id=listing_id)
-    if listing is None:
-        raise Http404("No such listing.")
+    try:
+        listing = listing_get(route=route, listing_id=listing_id)
+    except NotFound as exc:
+        raise Http404("No such listing.") from exc
     initial = {name: getattr(listing, name) for name in ListingEditForm.base_fields}
     form = ListingEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             listing_update(
-                tables=tables,
+                route=route,
+                actor=console_actor(request.user),
                 listing_id=listing_id,
-                version=form.cleaned_data["version"],
+                expected_version=form.cleaned_data["version"],
                 changes=form.changes(),
-                actor=request.user,
             )
-        except (ListingNotEditable, StaleListing) as exc:
-            form.add_error(None, str(exc))
+        except StaleVersion:
+            form.add_error(None, STALE_EDIT)
+        except (ListingNotAvailable, InvalidListing) as exc:
+            form.add_error(None, exc.detail)
         else:
             messages.success(request, f"Listing {listing_id} saved.")
             return redirect("console:listings", slug=access.tenant.slug)
@@ -106,13 +123,15 @@ def listing_edit_view(request: HttpRequest, access: TenantAccess, listing_id: st
 @tenant_view(roles=ADMINS)
 @require_POST
 def listing_withdraw_view(request: HttpRequest, access: TenantAccess, listing_id: str) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
     try:
-        listing_withdraw(tables=tables, listing_id=listing_id, actor=request.user)
-    except (ListingNotEditable, StaleListing) as exc:
-        messages.error(request, str(exc))
+        listing_withdraw(route=route, actor=console_actor(request.user), listing_id=listing_id)
+    except NotFound as exc:
+        raise Http404("No such listing.") from exc
+    except ListingNotAvailable as exc:
+        messages.error(request, exc.detail)
     else:
         messages.success(request, f"Listing {listing_id} withdrawn.")
     return redirect("console:listings", slug=access.tenant.slug)
@@ -120,12 +139,12 @@ def listing_withdraw_view(request: HttpRequest, access: TenantAccess, listing_id
 
 @tenant_view(roles=ADMINS)
 def order_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
     form = OrderFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = order_page(tables=tables, cursor=request.GET.get("cursor"), **filters)
+    page = order_page(tables=route.models, cursor=request.GET.get("cursor"), **filters)
     query = request.GET.copy()
     query.pop("cursor", None)
     return render(
@@ -137,20 +156,22 @@ def order_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
 
 @tenant_view(roles=ADMINS)
 def order_detail_view(request: HttpRequest, access: TenantAccess, order_id: str) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
-    order = order_get(tables=tables, order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
+    try:
+        order = order_get(route=route, order_id=order_id)
+    except NotFound as exc:
+        raise Http404("No such order.") from exc
     return render(request, "console/tenant/order_detail.html", {"access": access, "order": order})
 
 
 @tenant_view(roles=ADMINS)
 def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    tables, page_without_tables = _tables_or_page(request, access)
-    if tables is None:
+    route, page_without_tables = _route_or_page(request, access)
+    if route is None:
         return page_without_tables
+    tables = route.models
     api_usage = usage_per_day(tenant_slug=access.tenant.slug)
     charts = [
         ("API requests per day", day_bar_chart([DayCount(u.day, u.requests) for u in api_usage])),
@@ -161,17 +182,10 @@ def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     return render(request, "console/tenant/usage.html", {"access": access, "charts": charts})
 
 
-ISSUED_KEY_SESSION = "console.issued_api_key"
-
-
 @never_cache
 @tenant_view(roles=ADMINS)
 def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
-    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once.
-
-    The secret waits in the session only between the redirect and that GET, which pops it, so a
-    reload neither issues a second key nor shows the secret again.
-    """
+    """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once."""
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = api_key_issue(
@@ -180,11 +194,9 @@ def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
             scopes=form.cleaned_data["scopes"],
             actor=request.user,
         )
-        request.session[ISSUED_KEY_SESSION] = {"tenant": access.tenant.slug, **asdict(issued)}
+        secret_keep(request, kind="api-key", tenant=access.tenant, shown=asdict(issued))
         return redirect("console:api-keys", slug=access.tenant.slug)
-    issued = request.session.pop(ISSUED_KEY_SESSION, None)
-    if issued and issued.pop("tenant") != access.tenant.slug:
-        issued = None
+    issued = secret_take(request, kind="api-key", tenant=access.tenant)
     keys = access.tenant.api_keys.select_related("created_by").order_by("revoked_at", "-created_at")
     return render(
         request,

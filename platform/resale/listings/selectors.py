@@ -31,37 +31,49 @@ def listing_list(
     seller_id: str | None = None,
     status: str | None = None,
     category: str | None = None,
+    text: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
 ) -> Page:
     """One page of listings, newest first, through the index of the most selective filter given.
 
     The other filters apply as DynamoDB filter expressions; PynamoDB reads on until it has
-    ``limit`` matches or the index ends.
+    ``limit`` matches or the index ends. ``text`` keeps listings whose title or description
+    contains it (case-sensitive, as DynamoDB's ``contains``). With none of seller, category and
+    status (the console's "any"; the API requires one) the table is scanned, in no set order.
     """
     model = route.models.listings
     query = {"seller_id": seller_id, "status": status, "category": category}
+    if text is not None:
+        query["text"] = text
     if seller_id is not None:
         index, hash_key = model.by_seller, seller_id
     elif category is not None:
         index, hash_key = model.by_category, category
-    else:
+    elif status is not None:
         index, hash_key = model.by_status, status
+    else:
+        index = hash_key = None
+    conditions = []
+    if category is not None and index is not model.by_category:
+        conditions.append(model.category == category)
+    if status is not None and index is not model.by_status:
+        conditions.append(model.status == status)
+    if text is not None:
+        conditions.append(model.title.contains(text) | model.description.contains(text))
     filters = None
-    for attribute, value, indexed in (
-        (model.category, category, index is model.by_category),
-        (model.status, status, index is model.by_status),
-    ):
-        if value is not None and not indexed:
-            filters = (attribute == value) if filters is None else (filters & (attribute == value))
-    results = index.query(
-        hash_key,
-        filter_condition=filters,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=cursor_decode(tenant_slug=route.slug, query=query, cursor=cursor),
-    )
+    for condition in conditions:
+        filters = condition if filters is None else (filters & condition)
+    reading = {
+        "filter_condition": filters,
+        "limit": limit,
+        "page_size": limit,
+        "last_evaluated_key": cursor_decode(tenant_slug=route.slug, query=query, cursor=cursor),
+    }
+    if index is None:
+        results = model.scan(**reading)
+    else:
+        results = index.query(hash_key, scan_index_forward=False, **reading)
     items = list(results)
     return Page(
         items=items,

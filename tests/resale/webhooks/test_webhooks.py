@@ -15,22 +15,8 @@ from tests.resale.factories import (
     models_of,
     order_create,
 )
-from tests.resale.webhooks.receiver import Receiver
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
-
-
-@pytest.fixture
-def receiver():
-    started = []
-
-    def make(fail_first: int = 0) -> Receiver:
-        started.append(Receiver(fail_first=fail_first).start())
-        return started[-1]
-
-    yield make
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture
