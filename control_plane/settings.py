@@ -138,6 +138,8 @@ SHIPPING_PROVIDER_URL = env("SHIPPING_PROVIDER_URL", "http://127.0.0.1:8000/sand
 PROVIDER_TIMEOUT_SECONDS = float(env("PROVIDER_TIMEOUT_SECONDS", "5"))
 ORDER_WORKFLOW_MAX_RETRIES = int(env("ORDER_WORKFLOW_MAX_RETRIES", "5"))
 ORDER_WORKFLOW_BACKOFF_SECONDS = float(env("ORDER_WORKFLOW_BACKOFF_SECONDS", "1"))
+# An in-flight order unchanged this long has lost its workflow; the beat sweep queues it again.
+ORDER_STALLED_AFTER_SECONDS = float(env("ORDER_STALLED_AFTER_SECONDS", "300"))
 SANDBOX_PROVIDERS_ENABLED = env_bool("SANDBOX_PROVIDERS_ENABLED", not PRODUCTION)
 SANDBOX_REDIS_URL = env("SANDBOX_REDIS_URL", REDIS_URL)
 # Listing images: "local" (files under MEDIA_ROOT, uploaded to and served by the platform) or "s3".
@@ -176,6 +178,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
 CELERY_IMPORTS = ("resale.webhooks.tasks",)
+CELERY_BEAT_SCHEDULE = {
+    "stalled-orders-sweep": {
+        "task": "resale.orders.tasks.stalled_orders_sweep",
+        "schedule": float(env("ORDER_STALLED_SWEEP_SECONDS", "60")),
+    },
+}
 
 # Stream consumers (history, search, webhooks): see resale.streams.consumer.
 STREAMS_LEASE_SECONDS = float(env("STREAMS_LEASE_SECONDS", "15"))

@@ -84,6 +84,14 @@ class OrdersByBuyer(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class OrdersByStatus(GlobalSecondaryIndex):
+    """Orders in one status, least recently changed first: how stalled workflows are found."""
+
+    Meta = _index_meta("by_status")
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
 class OrderStatusChange(MapAttribute):
     status = UnicodeAttribute()
     at = UnicodeAttribute()
@@ -118,6 +126,7 @@ class Order(Model):
     actor = UnicodeAttribute()
 
     by_buyer = OrdersByBuyer()
+    by_status = OrdersByStatus()
 
 
 class Link(Model):

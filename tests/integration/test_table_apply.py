@@ -48,7 +48,7 @@ def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(own_dynamod
     result = apply_table(ddb, changed)
     assert result.action == CHANGED and result.changes == ["add index by_listing"]
     indexes = ddb.describe_table(TableName=spec.name)["Table"]["GlobalSecondaryIndexes"]
-    assert {g["IndexName"] for g in indexes} == {"by_buyer", "by_listing"}
+    assert {g["IndexName"] for g in indexes} == {"by_buyer", "by_status", "by_listing"}
 
 
 def test_onboarding_records_the_tables_and_streams_the_data_plane_routes_by(provisioned_tenant):

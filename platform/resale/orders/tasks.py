@@ -5,11 +5,13 @@ up the tenant's route from the slug it was given, every time.
 """
 
 import random
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 
 from resale.errors import is_transient_dynamodb_error
+from resale.orders.recovery import stalled_orders_requeue
 from resale.orders.workflow import order_abandon_payment, order_advance
 from resale.providers.client import ProviderUnavailable
 from resale.tenancy import tenant_route
@@ -39,3 +41,10 @@ def order_workflow(self, tenant_slug: str, order_id: str) -> str:
 def _backoff(retries: int) -> float:
     base = settings.ORDER_WORKFLOW_BACKOFF_SECONDS * (2**retries)
     return min(60.0, base) * random.uniform(0.5, 1.0)
+
+
+@shared_task(acks_late=True)
+def stalled_orders_sweep() -> int:
+    """Periodic (Celery beat): queues again the workflows that stopped; see resale.orders.recovery."""
+    stalled_for = timedelta(seconds=settings.ORDER_STALLED_AFTER_SECONDS)
+    return len(stalled_orders_requeue(stalled_for=stalled_for, enqueue=order_workflow.delay))

@@ -44,7 +44,10 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
             "by_category": {"category": "HASH", "created_at": "RANGE"},
         }
         assert keys(tables["orders"]) == {"id": "HASH"}
-        assert indexes(tables["orders"]) == {"by_buyer": {"buyer_id": "HASH", "created_at": "RANGE"}}
+        assert indexes(tables["orders"]) == {
+            "by_buyer": {"buyer_id": "HASH", "created_at": "RANGE"},
+            "by_status": {"status": "HASH", "updated_at": "RANGE"},
+        }
         assert keys(tables["clicks"]) == {"code": "HASH", "clicked_at": "RANGE"}
         assert keys(tables["history"]) == {"chain": "HASH", "seq": "RANGE"}
         for role, table in tables.items():
@@ -153,7 +156,7 @@ def test_a_new_index_in_a_model_is_planned_and_applied_as_a_change(
     applied = {entry["table"]: entry for entry in run.result if "table" in entry}
     assert applied[orders]["action"] == "changed"
     described = dynamodb_client().describe_table(TableName=orders)["Table"]
-    assert set(indexes(described)) == {"by_buyer", "by_listing"}
+    assert set(indexes(described)) == {"by_buyer", "by_status", "by_listing"}
 
 
 def test_a_step_that_fails_fails_the_tenant_with_the_reason_and_a_retry_finishes_without_duplicates(

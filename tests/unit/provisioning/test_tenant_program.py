@@ -104,7 +104,7 @@ def test_a_standard_tenant_declares_its_tables_with_keys_indexes_streams_ttl_rec
             "by_status": [("status", "HASH"), ("created_at", "RANGE")],
             "by_category": [("category", "HASH"), ("created_at", "RANGE")],
         }
-        assert [g["name"] for g in tables["orders"]["globalSecondaryIndexes"]] == ["by_buyer"]
+        assert [g["name"] for g in tables["orders"]["globalSecondaryIndexes"]] == ["by_buyer", "by_status"]
         assert (tables["clicks"]["hashKey"], tables["clicks"]["rangeKey"]) == ("code", "clicked_at")
         for role, table in tables.items():
             streamed = role in HISTORY_FEEDING

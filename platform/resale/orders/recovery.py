@@ -1,0 +1,33 @@
+"""Orders whose workflow stopped are queued again.
+
+The API answers 202 once the order is safe in DynamoDB; if queueing its workflow then fails
+(Redis down) or a workflow task gives up on an unexpected error, nothing would move the order
+again. This sweep, run periodically by Celery beat, finds in-flight orders unchanged for a while
+and queues their workflow. The workflow re-reads the order and its steps are idempotent (the
+charge is keyed by the order id), so an order queued twice is still charged once.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from resale.clock import utc_text
+from resale.orders.selectors import orders_stalled
+from resale.tenancy import tenant_route
+from tenants.models import Tenant
+
+
+def stalled_orders_requeue(
+    *, stalled_for: timedelta, enqueue: Callable[[str, str], object]
+) -> list[tuple[str, str]]:
+    """Calls ``enqueue(tenant_slug, order_id)`` (the workflow task's ``delay``) for every active
+    tenant's in-flight order unchanged for ``stalled_for``; returns the pairs it queued."""
+    unchanged_since = utc_text(datetime.now(UTC) - stalled_for)
+    requeued = []
+    for slug in Tenant.objects.filter(status=Tenant.Status.ACTIVE).values_list("slug", flat=True):
+        route = tenant_route(slug)
+        if route is None:
+            continue
+        for order in orders_stalled(route=route, unchanged_since=unchanged_since):
+            enqueue(slug, order.id)
+            requeued.append((slug, order.id))
+    return requeued
