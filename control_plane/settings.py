@@ -118,6 +118,11 @@ DYNAMODB_MAX_POOL_CONNECTIONS = int(env("DYNAMODB_MAX_POOL_CONNECTIONS", "50"))
 DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "2"))
 DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "5"))
 DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+# How the data plane's item operations reach DynamoDB: "wire" (signed JSON over one urllib3 pool,
+# half botocore's CPU per call; see resale.dynamodb_wire) or "botocore" (its client, as PynamoDB).
+DYNAMODB_TRANSPORT = env("DYNAMODB_TRANSPORT", "wire")
+if DYNAMODB_TRANSPORT not in {"wire", "botocore"}:
+    raise RuntimeError("DYNAMODB_TRANSPORT must be 'wire' or 'botocore'")
 # In AWS: each tenant's data-plane calls use STS credentials of the IAM role its provisioning
 # recorded (resources["role_arn"]), at the cost of one DynamoDB client per tenant.
 DYNAMODB_ASSUME_TENANT_ROLES = env_bool("DYNAMODB_ASSUME_TENANT_ROLES", False)

@@ -11,6 +11,10 @@ PynamoDB gives every model class its own ``TableConnection`` and so its own boto
 a thousand bound tenants then cost a thousand small class objects, not a thousand clients.
 The shared client's pool is sized by ``DYNAMODB_MAX_POOL_CONNECTIONS`` (the server's concurrency).
 
+Item operations (get, put, update, delete, query, scan, batch, transactions) leave through
+``resale.dynamodb_wire`` rather than botocore's client, which costs twice the CPU per call
+(``DYNAMODB_TRANSPORT=botocore`` turns this off); table management stays on botocore.
+
 With ``DYNAMODB_ASSUME_TENANT_ROLES`` on (in AWS), a tenant whose provisioning recorded a
 ``role_arn`` gets a connection of its own whose credentials come from STS AssumeRole on that
 role (refreshed before they expire), so even a routing bug cannot reach another tenant's
@@ -22,11 +26,14 @@ from dataclasses import dataclass
 from threading import Lock
 
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import ClientError
 from botocore.session import Session, get_session
 from django.conf import settings
 from pynamodb.connection import Connection, TableConnection
+from pynamodb.exceptions import CancellationReason, VerboseClientError
 from pynamodb.models import Model
 
+from resale.dynamodb_wire import ITEM_OPERATIONS, DynamoDBWire, WireSettings
 from resale.tables import TENANT_TABLE_MODELS
 
 
@@ -44,6 +51,7 @@ class ConnectionSettings:
     connect_timeout_seconds: float
     read_timeout_seconds: float
     max_retry_attempts: int
+    transport: str = "wire"
     role_arn: str | None = None
 
 
@@ -58,11 +66,81 @@ def connection_settings(role_arn: str | None = None) -> ConnectionSettings:
         connect_timeout_seconds=settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS,
         read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT_SECONDS,
         max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
+        transport=settings.DYNAMODB_TRANSPORT,
         role_arn=role_arn if settings.DYNAMODB_ASSUME_TENANT_ROLES else None,
     )
 
 
-class _AssumedRoleConnection(Connection):
+class _WireConnection(Connection):
+    """A PynamoDB connection that sends item operations through a ``DynamoDBWire``.
+
+    The wire reaches the endpoint botocore resolved and signs with the botocore session's
+    credentials; errors are translated exactly as PynamoDB translates botocore's.
+    """
+
+    def __init__(self, *, use_wire: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._use_wire = use_wire
+        self._wire: DynamoDBWire | None = None
+        self._wire_credentials = None
+        self._wire_lock = Lock()
+
+    @property
+    def wire(self) -> DynamoDBWire:
+        if self._wire is None:
+            with self._wire_lock:
+                if self._wire is None:
+                    self._wire = DynamoDBWire(
+                        WireSettings(
+                            endpoint_url=self.client.meta.endpoint_url,
+                            region=self.region,
+                            max_pool_connections=self._max_pool_connections,
+                            connect_timeout_seconds=self._connect_timeout_seconds,
+                            read_timeout_seconds=self._read_timeout_seconds,
+                            max_attempts=1 + self._max_retry_attempts_exception,
+                        ),
+                        credentials=self._credentials_for_wire,
+                    )
+        return self._wire
+
+    def _credentials_for_wire(self):
+        """The session's credentials, looked up again while the lookup finds none (as PynamoDB does
+        for its client, so a metadata-service hiccup at start does not poison the connection)."""
+        if self._wire_credentials is None:
+            self._wire_credentials = self.session.get_credentials()
+        return self._wire_credentials
+
+    def _make_api_call(self, operation_name: str, operation_kwargs: dict) -> dict:
+        if not self._use_wire or operation_name not in ITEM_OPERATIONS:
+            return super()._make_api_call(operation_name, operation_kwargs)
+        try:
+            return self.wire.call(operation_name, operation_kwargs)
+        except ClientError as error:
+            raise _verbose_client_error(
+                error, operation_name, self._get_table_name_for_error_context(operation_kwargs)
+            ) from error
+
+
+def _verbose_client_error(error: ClientError, operation_name: str, table_name: str) -> VerboseClientError:
+    """PynamoDB's translation of a botocore ``ClientError`` (``Connection._make_api_call``)."""
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    reasons = error.response.get("CancellationReasons", [])
+    return VerboseClientError(
+        {"Error": error.response.get("Error", {})},
+        operation_name,
+        {"request_id": headers.get("x-amzn-requestid", ""), "table_name": table_name},
+        cancellation_reasons=(
+            CancellationReason(
+                code=reason["Code"], message=reason.get("Message"), raw_item=reason.get("Item")
+            )
+            if reason["Code"] != "None"
+            else None
+            for reason in reasons
+        ),
+    )
+
+
+class _AssumedRoleConnection(_WireConnection):
     """A PynamoDB connection whose botocore session signs with STS credentials of one role."""
 
     def __init__(self, *, role_arn: str, **kwargs) -> None:
@@ -99,10 +177,11 @@ def shared_connection(config: ConnectionSettings | None = None) -> Connection:
     with _connections_lock:
         connection = _connections.get(config)
         if connection is None:
-            connection_class = _AssumedRoleConnection if config.role_arn else Connection
+            connection_class = _AssumedRoleConnection if config.role_arn else _WireConnection
             extra = {"role_arn": config.role_arn} if config.role_arn else {}
             connection = connection_class(
                 **extra,
+                use_wire=config.transport == "wire",
                 region=config.region,
                 host=config.host,
                 connect_timeout_seconds=config.connect_timeout_seconds,
