@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.test import Client
-from httpkit.usage import usage_key, usage_per_day, usage_record
+from httpkit.usage import usage_buffer, usage_key, usage_per_day, usage_record
 
 pytestmark = [pytest.mark.urls("tests.httpkit.usage_urls")]
 
@@ -53,3 +54,31 @@ def test_a_redis_failure_never_fails_the_request(slug, settings):
         }
     }
     assert Client().get(f"/t/{slug}/200").status_code == 200
+
+
+def _stored_requests(slug: str) -> int:
+    stored = cache.client.get_client(write=True).hget(usage_key(slug, datetime.now(UTC).date()), "requests")
+    return int(stored or 0)
+
+
+def test_requests_are_counted_in_the_process_and_written_once_per_interval(slug, monkeypatch):
+    monkeypatch.setattr(usage_buffer, "flush_seconds", 3600)
+    usage_buffer.flush()
+    client = Client()
+    for _ in range(3):
+        client.get(f"/t/{slug}/200")
+    assert _stored_requests(slug) == 0
+    monkeypatch.setattr(usage_buffer, "_next_flush", 0)
+    client.get(f"/t/{slug}/200")
+    assert _stored_requests(slug) == 4
+
+
+def test_counts_a_failed_flush_could_not_write_are_written_by_the_next(slug, monkeypatch):
+    usage_buffer.add(tenant_slug=slug, status_code=429)
+    failing = redis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    monkeypatch.setattr("httpkit.usage._redis", lambda: failing)
+    with pytest.raises(redis.RedisError):
+        usage_buffer.flush()
+    monkeypatch.undo()
+    today = usage_per_day(tenant_slug=slug, days=1)[0]
+    assert (today.requests, today.throttled) == (1, 1)
