@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
+from resale.api.serializers import represent
 from resale.errors import is_transient_dynamodb_error
 from resale.links.selectors import link_target
 from resale.links.services import click_record, link_create, link_url
@@ -58,7 +59,7 @@ class LinkCollectionApi(TenantAPIView):
             "affiliate_id": link.affiliate_id,
             "created_at": link.created_at,
         }
-        return Response(LinkOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        return Response(represent(LinkOutputSerializer, body), status=status.HTTP_201_CREATED)
 
 
 def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResponse:

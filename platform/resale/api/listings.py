@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView, page_limit
-from resale.api.serializers import map_as_dict, validate_money
+from resale.api.serializers import map_as_dict, represent, validate_money
 from resale.listings.errors import VersionRequired
 from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_create, listing_update, listing_withdraw
@@ -89,7 +89,7 @@ class ListingCollectionApi(TenantAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         listing = listing_create(route=self.route, actor=self.actor, **data.validated_data)
-        return Response(ListingOutputSerializer(listing).data, status=status.HTTP_201_CREATED)
+        return Response(represent(ListingOutputSerializer, listing), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="api_v1_listings_list",
@@ -100,7 +100,8 @@ class ListingCollectionApi(TenantAPIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = listing_list(route=self.route, limit=page_limit(request), **filters.validated_data)
-        return Response(ListingPageSerializer({"items": page.items, "next_cursor": page.next_cursor}).data)
+        page_body = {"items": page.items, "next_cursor": page.next_cursor}
+        return Response(represent(ListingPageSerializer, page_body))
 
 
 def _if_match_version(request: Request) -> int:
@@ -132,7 +133,7 @@ class ListingDetailApi(TenantAPIView):
     @extend_schema(responses={200: ListingOutputSerializer})
     def get(self, request: Request, listing_id: str) -> Response:
         listing = listing_get(route=self.route, listing_id=listing_id)
-        return Response(ListingOutputSerializer(listing).data)
+        return Response(represent(ListingOutputSerializer, listing))
 
     @extend_schema(
         request=UpdateSerializer,
@@ -152,7 +153,7 @@ class ListingDetailApi(TenantAPIView):
             expected_version=_if_match_version(request),
             changes=changes,
         )
-        return Response(ListingOutputSerializer(listing).data)
+        return Response(represent(ListingOutputSerializer, listing))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, listing_id: str) -> Response:
@@ -189,4 +190,4 @@ class ListingImageUploadApi(TenantAPIView):
         upload = image_upload_create(
             route=self.route, actor=self.actor, listing_id=listing_id, **data.validated_data
         )
-        return Response(self.OutputSerializer(upload).data, status=status.HTTP_201_CREATED)
+        return Response(represent(self.OutputSerializer, upload), status=status.HTTP_201_CREATED)

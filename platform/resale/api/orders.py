@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
-from resale.api.serializers import map_as_dict
+from resale.api.serializers import map_as_dict, represent
 from resale.orders.selectors import order_get
 from resale.orders.services import order_cancel, order_submit
 from resale.orders.status import OrderStatus
@@ -95,7 +95,7 @@ class OrderCollectionApi(TenantAPIView):
         if created or order.status == OrderStatus.SUBMITTED:
             _start_workflow(self.route.slug, order.id)
         return Response(
-            OrderSubmittedSerializer({"id": order.id, "status": order.status}).data,
+            represent(OrderSubmittedSerializer, {"id": order.id, "status": order.status}),
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -103,7 +103,7 @@ class OrderCollectionApi(TenantAPIView):
 class OrderDetailApi(TenantAPIView):
     @extend_schema(responses={200: OrderOutputSerializer})
     def get(self, request: Request, order_id: str) -> Response:
-        return Response(OrderOutputSerializer(order_get(route=self.route, order_id=order_id)).data)
+        return Response(represent(OrderOutputSerializer, order_get(route=self.route, order_id=order_id)))
 
 
 class OrderCancelApi(TenantAPIView):
@@ -113,4 +113,4 @@ class OrderCancelApi(TenantAPIView):
     def post(self, request: Request, order_id: str) -> Response:
         order = order_cancel(route=self.route, actor=self.actor, order_id=order_id)
         _start_workflow(self.route.slug, order.id)
-        return Response(OrderOutputSerializer(order).data)
+        return Response(represent(OrderOutputSerializer, order))

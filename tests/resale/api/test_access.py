@@ -108,10 +108,10 @@ def test_an_unknown_api_path_is_404_problem(tenant_api):
 
 def test_one_tenants_flood_is_429_with_retry_after_and_does_not_throttle_another(tenant_api):
     flooder, neighbour = tenant_api(), tenant_api()
-    statuses = [flooder.client.get("/api/v1/listings/x").status_code for _ in range(160)]
-    assert 429 in statuses and statuses[0] == 404
-    limited = flooder.client.get("/api/v1/listings/x")
-    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    responses = [flooder.client.get("/api/v1/listings/x") for _ in range(160)]
+    assert responses[0].status_code == 404
+    limited = next(response for response in responses if response.status_code == 429)
+    assert int(limited["Retry-After"]) >= 1
     assert limited["Content-Type"] == "application/problem+json"
     assert [neighbour.client.get("/api/v1/listings/x").status_code for _ in range(20)] == [404] * 20
 
