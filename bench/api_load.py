@@ -50,6 +50,30 @@ ENV = {
 }
 
 
+BENCH_TIME = "2026-01-01T00:00:00.000000Z"
+
+
+def listing_item(listing_id: str, seller: str = "s-1") -> dict:
+    """An active listing as DynamoDB stores it, written straight to the table."""
+    return {
+        "id": {"S": listing_id},
+        "seller_id": {"S": seller},
+        "title": {"S": "Bench jacket"},
+        "description": {"S": "d"},
+        "category": {"S": "clothing"},
+        "condition": {"S": "good"},
+        "price": {"S": "45.00"},
+        "currency": {"S": "EUR"},
+        "attributes": {"M": {"size": {"S": "M"}}},
+        "image_keys": {"L": []},
+        "status": {"S": "active"},
+        "version": {"N": "1"},
+        "created_at": {"S": BENCH_TIME},
+        "updated_at": {"S": BENCH_TIME},
+        "actor": {"S": "bench"},
+    }
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else float("nan")
@@ -179,7 +203,7 @@ def prepare_database() -> None:
     )
 
 
-def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen:
     env = {**os.environ, **ENV, "DYNAMODB_MAX_POOL_CONNECTIONS": str(threads)}
     process = subprocess.Popen(
         [
@@ -192,7 +216,7 @@ def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
             "--threads",
             str(threads),
             "--worker-class",
-            "gthread",
+            worker_class,
             "--log-level",
             "warning",
         ],
@@ -272,6 +296,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread, sync, gevent")
     parser.add_argument(
         "--only", nargs="*", default=None, help="endpoints to run, e.g. redirect 'submit order'"
     )
@@ -287,7 +312,7 @@ def main() -> None:
         import django
 
         django.setup()
-        results = benchmark(args, lambda: start_gunicorn(args.workers, args.threads))
+        results = benchmark(args, lambda: start_gunicorn(args.workers, args.threads, args.worker_class))
         gunicorn = results.pop("gunicorn")
         stop(gunicorn)
         memory = memory_per_bound_tenant()
@@ -327,26 +352,7 @@ def benchmark(args, start_server) -> dict:
         aws_secret_access_key="local",
         config=Config(max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}),
     )
-    now = "2026-01-01T00:00:00.000000Z"
-
-    def listing_item(listing_id: str, seller: str = "s-1") -> dict:
-        return {
-            "id": {"S": listing_id},
-            "seller_id": {"S": seller},
-            "title": {"S": "Bench jacket"},
-            "description": {"S": "d"},
-            "category": {"S": "clothing"},
-            "condition": {"S": "good"},
-            "price": {"S": "45.00"},
-            "currency": {"S": "EUR"},
-            "attributes": {"M": {"size": {"S": "M"}}},
-            "image_keys": {"L": []},
-            "status": {"S": "active"},
-            "version": {"N": "1"},
-            "created_at": {"S": now},
-            "updated_at": {"S": now},
-            "actor": {"S": "bench"},
-        }
+    now = BENCH_TIME
 
     def pool_of_listings(count: int) -> list[list[str]]:
         pools = []
@@ -602,8 +608,9 @@ TARGETS = {"get listing": 0.7, "create listing": 0.7, "submit order": 0.7, "redi
 
 def report(rows, memory: dict, args) -> None:
     print(
-        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, gunicorn {args.workers} workers x "
-        f"{args.threads} threads, {TENANTS} tenants, DynamoDB Local in memory, 2-core machine"
+        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, gunicorn {args.workers} "
+        f"{args.worker_class} workers x {args.threads} threads, {TENANTS} tenants, DynamoDB Local in memory, "
+        "2-core machine"
     )
     print(
         f"{'endpoint':<16}{'API ok/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}   "
