@@ -11,6 +11,9 @@ class TierPolicy:
     custom_attribute_schema: bool
     global_tables: bool
     max_webhooks: int
+    # The affiliate redirect has a bucket of its own: a click flood cannot eat the API's quota.
+    clicks_per_second: int = 200
+    click_burst: int = 400
 
 
 TIERS: dict[str, TierPolicy] = {
@@ -29,6 +32,8 @@ TIERS: dict[str, TierPolicy] = {
         custom_attribute_schema=True,
         global_tables=True,
         max_webhooks=50,
+        clicks_per_second=2000,
+        click_burst=4000,
     ),
 }
 

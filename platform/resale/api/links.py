@@ -15,6 +15,7 @@ from resale.api.serializers import represent
 from resale.errors import is_transient_dynamodb_error
 from resale.links.selectors import link_target
 from resale.links.services import click_record, link_create, link_url
+from resale.ratelimit.limiter import RateLimited, RateLimiterUnavailable, rate_limit_enforce
 from resale.tenancy import tenant_route
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,23 @@ class LinkCollectionApi(TenantAPIView):
 
 
 def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResponse:
-    """The hottest path: cached route and link, one PutItem for the click, then 302."""
+    """The hottest path: cached route and link, one PutItem for the click, then 302.
+
+    Clicks are taken from the tenant's own ``clicks`` bucket (a flood on one marketplace's
+    links answers 429 there and takes nothing from any other). Should the rate limiter's Redis
+    be unreachable the redirect still happens: a shopper's click is worth more than the quota.
+    """
     route = tenant_route(tenant_slug)
     if route is None or not route.serving:
         return problem_response(request, 404, "Not found", "No such link.")
+    try:
+        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy, quota="clicks")
+    except RateLimited as exc:
+        response = problem_response(request, exc.status_code, exc.title, str(exc.detail))
+        response["Retry-After"] = exc.headers["Retry-After"]
+        return response
+    except RateLimiterUnavailable:
+        logger.warning("click quota not checked for %s: rate limiter unreachable", tenant_slug)
     try:
         target = link_target(route=route, code=code)
         if target is None:

@@ -5,6 +5,9 @@ concurrency (encode/django-rest-framework#5181); here the refill, the decision a
 happen inside Redis in one script, with Redis's own clock, so every API process shares one
 bucket per tenant and no tenant's flood touches another tenant's bucket.
 
+Each tenant has two buckets: ``api`` (its API requests) and ``clicks`` (its affiliate redirects,
+which need no key and so are counted apart), each with its tier's rate and burst.
+
 High tiers take tokens in small leases (``requests_per_second // 50`` at a time, kept at most
 ``LEASE_SECONDS``), so a busy process asks Redis once per lease instead of once per request.
 Leased tokens come out of the shared bucket, so no tenant ever gets more than its quota; a
@@ -49,7 +52,7 @@ return {allowed, retry_ms}
 
 
 LEASE_SECONDS = 0.2
-_leases: dict[str, tuple[int, float]] = {}
+_leases: dict[tuple[str, str], tuple[int, float]] = {}
 _leases_lock = Lock()
 
 
@@ -77,20 +80,26 @@ def _script():
     return client.register_script(TOKEN_BUCKET)
 
 
-def bucket_key(tenant_slug: str) -> str:
-    return f"resale:ratelimit:{tenant_slug}"
+def bucket_key(tenant_slug: str, quota: str = "api") -> str:
+    return f"resale:ratelimit:{tenant_slug}" if quota == "api" else f"resale:ratelimit:{tenant_slug}:{quota}"
 
 
-def lease_size(policy: TierPolicy) -> int:
-    return max(1, policy.requests_per_second // 50)
+def quota_rate(policy: TierPolicy, quota: str) -> tuple[int, int]:
+    """Tokens per second and burst of one of the tenant's buckets."""
+    if quota == "clicks":
+        return policy.clicks_per_second, policy.click_burst
+    return policy.requests_per_second, policy.burst
 
 
-def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1) -> Decision:
-    """Takes up to ``tokens`` from the tenant's bucket (``requests_per_second``, up to ``burst``)."""
+def lease_size(policy: TierPolicy, quota: str = "api") -> int:
+    return max(1, quota_rate(policy, quota)[0] // 50)
+
+
+def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1, quota: str = "api") -> Decision:
+    """Takes up to ``tokens`` from one of the tenant's buckets (its rate per second, up to its burst)."""
+    per_second, burst = quota_rate(policy, quota)
     try:
-        granted, retry_ms = _script()(
-            keys=[bucket_key(tenant_slug)], args=[policy.requests_per_second, policy.burst, tokens]
-        )
+        granted, retry_ms = _script()(keys=[bucket_key(tenant_slug, quota)], args=[per_second, burst, tokens])
     except redis.RedisError as exc:
         raise RateLimiterUnavailable("The rate limiter is unreachable; retry shortly.") from exc
     return Decision(
@@ -100,27 +109,32 @@ def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1) ->
     )
 
 
-def _take_leased(tenant_slug: str) -> bool:
+def _take_leased(lease: tuple[str, str]) -> bool:
     now = time.monotonic()
     with _leases_lock:
-        left, expires = _leases.get(tenant_slug, (0, 0.0))
+        left, expires = _leases.get(lease, (0, 0.0))
         if left > 0 and expires > now:
-            _leases[tenant_slug] = (left - 1, expires)
+            _leases[lease] = (left - 1, expires)
             return True
     return False
 
 
-def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy) -> None:
+def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy, quota: str = "api") -> None:
+    """Admits one request of the tenant's ``quota`` bucket, or raises ``RateLimited`` (429)."""
     if not settings.RATELIMIT_ENABLED:
         return
-    if _take_leased(tenant_slug):
+    lease = (tenant_slug, quota)
+    if _take_leased(lease):
         return
-    decision = rate_limit_take(tenant_slug=tenant_slug, policy=policy, tokens=lease_size(policy))
+    decision = rate_limit_take(
+        tenant_slug=tenant_slug, policy=policy, tokens=lease_size(policy, quota), quota=quota
+    )
     if decision.granted > 1:
         with _leases_lock:
-            _leases[tenant_slug] = (decision.granted - 1, time.monotonic() + LEASE_SECONDS)
+            _leases[lease] = (decision.granted - 1, time.monotonic() + LEASE_SECONDS)
     if not decision.allowed:
+        unit = "clicks/s on its links" if quota == "clicks" else "requests/s"
         raise RateLimited(
-            f"This marketplace is over its {policy.name} quota of {policy.requests_per_second} requests/s.",
+            f"This marketplace is over its {policy.name} quota of {quota_rate(policy, quota)[0]} {unit}.",
             headers={"Retry-After": str(decision.retry_after_seconds)},
         )

@@ -1,9 +1,11 @@
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 from resale.tenancy import tenant_route
 
 from tenants.services import tenant_suspend
+from tenants.tiers import TIERS
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -72,3 +74,43 @@ def test_a_suspended_tenants_links_stop_redirecting(tenant_api):
     tenant_suspend(tenant=api.tenant)
     forget_tenant_routes()
     assert api.client.get(f"/r/{api.slug}/{link['code']}").status_code == 404
+
+
+def test_a_flood_of_clicks_is_429_on_its_own_tenant_and_leaves_anothers_links_alone(tenant_api, monkeypatch):
+    monkeypatch.setitem(
+        TIERS, "standard", dataclasses.replace(TIERS["standard"], clicks_per_second=5, click_burst=10)
+    )
+    flooded, neighbour = tenant_api(), tenant_api()
+    codes = [
+        api.client.post("/api/v1/links", {"target_url": "https://a.example"}, format="json").json()["code"]
+        for api in (flooded, neighbour)
+    ]
+    responses = [flooded.client.get(f"/r/{flooded.slug}/{codes[0]}") for _ in range(40)]
+    limited = [response for response in responses if response.status_code == 429]
+    redirected = [response for response in responses if response.status_code == 302]
+    assert limited and redirected and len(redirected) + len(limited) == 40
+    assert int(limited[0]["Retry-After"]) >= 1
+    assert limited[0]["Content-Type"] == "application/problem+json"
+    assert "clicks/s" in limited[0].json()["detail"]
+    clicks = list(tenant_route(flooded.slug).models.clicks.query(codes[0]))
+    assert len(clicks) == len(redirected)
+    assert [neighbour.client.get(f"/r/{neighbour.slug}/{codes[1]}").status_code for _ in range(8)] == [
+        302
+    ] * 8
+    api_calls = [flooded.client.get("/api/v1/listings/x").status_code for _ in range(5)]
+    assert api_calls == [404] * 5
+
+
+def test_a_redirect_still_happens_and_is_recorded_when_the_rate_limiter_is_down(tenant_api, settings):
+    from resale.ratelimit import limiter
+
+    api = tenant_api()
+    code = api.client.post("/api/v1/links", {"target_url": "https://a.example"}, format="json").json()["code"]
+    settings.RATELIMIT_REDIS_URL = "redis://127.0.0.1:9/0"
+    limiter._script.cache_clear()
+    try:
+        response = api.client.get(f"/r/{api.slug}/{code}")
+    finally:
+        limiter._script.cache_clear()
+    assert response.status_code == 302
+    assert len(list(tenant_route(api.slug).models.clicks.query(code))) == 1
