@@ -10,7 +10,7 @@ from resale.api.serializers import map_as_dict, represent, validate_money
 from resale.listings.errors import VersionRequired
 from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_create, listing_update, listing_withdraw
-from resale.media.services import image_upload_create
+from resale.media.services import image_upload_complete, image_upload_create
 from resale.media.storage import media_storage
 
 
@@ -173,6 +173,7 @@ class ListingImageUploadApi(TenantAPIView):
 
     class OutputSerializer(serializers.Serializer):
         key = serializers.CharField()
+        image_id = serializers.SerializerMethodField()
         url = serializers.CharField()
         method = serializers.CharField()
         fields = serializers.DictField()
@@ -183,7 +184,17 @@ class ListingImageUploadApi(TenantAPIView):
         class Meta:
             ref_name = "ImageUpload"
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+        def get_image_id(self, upload) -> str:
+            return upload.key.rsplit("/", 1)[-1]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        description=(
+            "A ticket to upload one image straight to storage. Once uploaded, confirm it with "
+            "POST /api/v1/listings/{listing_id}/images/{image_id}: only then does the listing show it."
+        ),
+    )
     def post(self, request: Request, listing_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -191,3 +202,18 @@ class ListingImageUploadApi(TenantAPIView):
             route=self.route, actor=self.actor, listing_id=listing_id, **data.validated_data
         )
         return Response(represent(self.OutputSerializer, upload), status=status.HTTP_201_CREATED)
+
+
+class ListingImageConfirmApi(TenantAPIView):
+    required_scopes = {"POST": "write"}
+
+    @extend_schema(
+        request=None,
+        responses={200: ListingOutputSerializer},
+        description="Attaches an uploaded image to its listing; 409 while the upload has not happened.",
+    )
+    def post(self, request: Request, listing_id: str, image_id: str) -> Response:
+        listing = image_upload_complete(
+            route=self.route, actor=self.actor, listing_id=listing_id, image_id=image_id
+        )
+        return Response(represent(ListingOutputSerializer, listing))

@@ -139,15 +139,34 @@ def listing_withdraw(*, route: TenantRoute, actor: str, listing_id: str) -> None
             raise ListingNotAvailable(f"This listing is {current.status}; it cannot be withdrawn.") from exc
 
 
+IMAGE_ATTACH_ATTEMPTS = 3
+
+
 def listing_add_image(*, route: TenantRoute, actor: str, listing_id: str, image_key: str) -> Model:
+    """Appends an uploaded image to an active listing; attaching the same key again is a no-op.
+
+    The append is conditioned on the version read, so two confirmations of one image at once
+    attach it once (the loser reads again and finds it there).
+    """
     model = route.models.listings
-    listing = _get_for_write(route, listing_id)
-    listing.update(
-        actions=[
-            model.image_keys.set(model.image_keys.append([image_key])),
-            model.updated_at.set(utc_now()),
-            model.actor.set(actor),
-        ],
-        add_version_condition=False,
-    )
-    return listing
+    for _ in range(IMAGE_ATTACH_ATTEMPTS):
+        listing = _get_for_write(route, listing_id)
+        if image_key in (listing.image_keys or []):
+            return listing
+        if listing.status != ListingStatus.ACTIVE:
+            raise ListingNotAvailable(f"This listing is {listing.status}; its images can no longer change.")
+        try:
+            listing.update(
+                actions=[
+                    model.image_keys.set(model.image_keys.append([image_key])),
+                    model.updated_at.set(utc_now()),
+                    model.actor.set(actor),
+                ],
+                condition=model.status == ListingStatus.ACTIVE,
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            continue
+        return listing
+    raise StaleVersion("The listing kept changing while the image was attached; retry.")

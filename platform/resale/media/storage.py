@@ -1,8 +1,9 @@
 """Where listing images live: a storage interface with a local backend and an S3 backend.
 
 Clients never send image bytes through the API: they ask for an upload ticket (a presigned
-URL limited to one key, one content type and a maximum size, valid for a few minutes) and
-upload straight to storage. The local backend's tickets point at the platform's own upload
+URL limited to one key, one content type and a maximum size, valid for a few minutes),
+upload straight to storage, then confirm; only a confirmed image whose object exists is
+attached to the listing. The local backend's tickets point at the platform's own upload
 view (``/media-upload/<token>``) and its files are served back under ``/media/``; the S3
 backend's tickets are S3 presigned POSTs whose policy enforces the same limits.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import boto3
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core import signing
 
@@ -35,6 +37,8 @@ class MediaStorage(Protocol):
     def upload_ticket(self, *, key: str, content_type: str, size: int) -> UploadTicket: ...
 
     def public_url(self, key: str) -> str: ...
+
+    def exists(self, key: str) -> bool: ...
 
 
 def _expires_at(seconds: int) -> str:
@@ -62,6 +66,9 @@ class LocalMediaStorage:
 
     def public_url(self, key: str) -> str:
         return f"{self.base_url}/media/{key}"
+
+    def exists(self, key: str) -> bool:
+        return self.path_of(key).is_file()
 
     def path_of(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -100,6 +107,15 @@ class S3MediaStorage:
 
     def public_url(self, key: str) -> str:
         return f"https://{self.bucket}.s3.amazonaws.com/{key}"
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
 
 @cache

@@ -41,6 +41,7 @@ def test_another_tenants_listing_id_is_404_on_every_listing_endpoint(two_tenants
     assert intruder.client.delete(path).status_code == 404
     upload = intruder.client.post(f"{path}/images", {"content_type": "image/png", "size": 10}, format="json")
     assert upload.status_code == 404
+    assert intruder.client.post(f"{path}/images/{'0' * 32}.png").status_code == 404
     after = owner.client.get(path).json()
     assert after["status"] == "active" and after["title"] == ids["listing"]["title"] and after["images"] == []
 

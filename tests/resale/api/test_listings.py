@@ -222,12 +222,19 @@ def test_image_upload_ticket_limits_type_and_size_and_the_upload_is_served_back(
     assert too_big.status_code == 413
     wrong_type = api.client.generic("PUT", upload_path, b"1234", content_type="image/jpeg")
     assert wrong_type.status_code == 400
+    confirm = f"{path}/{ticket.json()['image_id']}"
+    early = api.client.post(confirm)
+    assert early.status_code == 409 and early["Content-Type"] == "application/problem+json"
+    assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["images"] == []
     assert api.client.generic("PUT", upload_path, b"\x89PNG", content_type="image/png").status_code == 201
     served = api.client.get(ticket.json()["image_url"].split("127.0.0.1:8000", 1)[1])
     assert served.status_code == 200 and b"".join(served.streaming_content) == b"\x89PNG"
-    assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["images"] == [
-        ticket.json()["image_url"]
-    ]
+    assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["images"] == []
+    confirmed = api.client.post(confirm)
+    assert confirmed.status_code == 200 and confirmed.json()["images"] == [ticket.json()["image_url"]]
+    assert confirmed.json()["version"] == 2
+    assert api.client.post(confirm).json()["images"] == [ticket.json()["image_url"]]
+    assert api.client.post(f"{path}/..%2F..%2Fsecret.png").status_code == 404
     media_storage.cache_clear()
 
 

@@ -56,3 +56,24 @@ def test_the_same_idempotency_key_at_once_makes_one_order(tenant_api, live_serve
     assert {status for status, _ in results} == {202}
     assert len({body["id"] for _, body in results}) == 1
     assert len(list(tenant_route(api.slug).models.orders.scan())) == 1
+
+
+def test_one_image_confirmed_at_once_by_several_callers_is_attached_once(
+    tenant_api, live_server, tmp_path, settings
+):
+    from resale.media.storage import media_storage
+
+    settings.MEDIA_ROOT = tmp_path
+    media_storage.cache_clear()
+    api = tenant_api()
+    listing = api.client.post("/api/v1/listings", listing_body(), format="json").json()
+    images = f"/api/v1/listings/{listing['id']}/images"
+    ticket = api.client.post(images, {"content_type": "image/png", "size": 4}, format="json").json()
+    upload_path = ticket["url"].split("127.0.0.1:8000", 1)[1]
+    assert api.client.generic("PUT", upload_path, b"\x89PNG", content_type="image/png").status_code == 201
+    auth = {"Authorization": f"Api-Key {api.key}"}
+    results = race([({}, auth)] * RACERS, f"{live_server.url}{images}/{ticket['image_id']}")
+    assert [status for status, _ in results] == [200] * RACERS
+    stored = tenant_route(api.slug).models.listings.get(listing["id"], consistent_read=True)
+    assert stored.image_keys == [ticket["key"]] and stored.version == 2
+    media_storage.cache_clear()

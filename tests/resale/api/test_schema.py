@@ -13,6 +13,7 @@ def test_the_openapi_document_describes_every_tenant_path():
         "/api/v1/listings": {"get", "post"},
         "/api/v1/listings/{listing_id}": {"get", "patch", "delete"},
         "/api/v1/listings/{listing_id}/images": {"post"},
+        "/api/v1/listings/{listing_id}/images/{image_id}": {"post"},
         "/api/v1/orders": {"post"},
         "/api/v1/orders/{order_id}": {"get"},
         "/api/v1/orders/{order_id}/cancel": {"post"},
