@@ -1,15 +1,16 @@
 """Load benchmark of the tenant API against raw boto3 doing the same DynamoDB calls.
 
-Starts its own in-memory DynamoDB Local and the platform under gunicorn (several workers, as in
-production), onboards a few premium tenants in a scratch PostgreSQL database, then for each
+Starts its own in-memory DynamoDB Local and the platform under gunicorn (several workers, as
+in production), onboards a few premium tenants in a scratch PostgreSQL database, then for each
 endpoint (get listing, create listing, submit order, redirect) runs a fixed concurrency for a
 fixed time through the API and, in the same run, raw boto3 issuing the DynamoDB calls that
 endpoint makes. Prints throughput, p50/p99 and the ratio API/raw; then the memory one process
 spends per bound tenant, over 1,000 tenants, beside PynamoDB's default of a client per class.
 
-    .venv/bin/python bench/api_load.py [--seconds 8] [--concurrency 16] [--workers 3] [--threads 6]
+    .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
+        [--worker-class gthread|sync] [--only 'get listing' ...]
 
-Uses ports 8020 (gunicorn) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
+Uses ports 8020 (the API server) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
 Every loop is bounded in time; every process it starts is stopped at the end.
 """
 
@@ -203,23 +204,28 @@ def prepare_database() -> None:
     )
 
 
-def start_gunicorn(workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen:
+def gunicorn_command(workers: int, threads: int, worker_class: str) -> list[str]:
+    """The API server as production runs it: gunicorn, ``workers`` processes of ``threads`` threads."""
+    return [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "control_plane.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{API_PORT}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        worker_class,
+        "--log-level",
+        "warning",
+    ]
+
+
+def start_server(command: list[str], threads: int) -> subprocess.Popen:
     env = {**os.environ, **ENV, "DYNAMODB_MAX_POOL_CONNECTIONS": str(threads)}
     process = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "control_plane.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{API_PORT}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            worker_class,
-            "--log-level",
-            "warning",
-        ],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -233,7 +239,7 @@ def start_gunicorn(workers: int, threads: int, worker_class: str = "gthread") ->
                 return process
         except urllib3.exceptions.HTTPError:
             time.sleep(0.3)
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{command[0]} did not start")
 
 
 def stop(process: subprocess.Popen | None) -> None:
@@ -296,7 +302,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread, sync, gevent")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread or sync")
     parser.add_argument(
         "--only", nargs="*", default=None, help="endpoints to run, e.g. redirect 'submit order'"
     )
@@ -304,7 +310,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(ENV)
 
-    ddb_process = gunicorn = None
+    ddb_process = server = None
     try:
         ddb_process = start_dynamodb()
         CPU_PIDS["dynamodb"] = [ddb_process.pid]
@@ -312,20 +318,25 @@ def main() -> None:
         import django
 
         django.setup()
-        results = benchmark(args, lambda: start_gunicorn(args.workers, args.threads, args.worker_class))
-        gunicorn = results.pop("gunicorn")
-        stop(gunicorn)
+        results = benchmark(
+            args,
+            lambda: start_server(
+                gunicorn_command(args.workers, args.threads, args.worker_class), args.threads
+            ),
+        )
+        server = results.pop("server")
+        stop(server)
         memory = memory_per_bound_tenant()
         report(results["rows"], memory, args)
     finally:
-        stop(gunicorn)
+        stop(server)
         stop(ddb_process)
         from control_plane.celery import app
 
         app.control.purge()
 
 
-def benchmark(args, start_server) -> dict:
+def benchmark(args, launch_server) -> dict:
     import boto3
     import urllib3
     from botocore.config import Config
@@ -386,8 +397,8 @@ def benchmark(args, start_server) -> dict:
         )
         link_codes.append("bench")
 
-    gunicorn = start_server()
-    CPU_PIDS["server"] = [gunicorn.pid, *_children(gunicorn.pid)]
+    server = launch_server()
+    CPU_PIDS["server"] = [server.pid, *_children(server.pid)]
     http = urllib3.PoolManager(maxsize=args.concurrency, retries=False)
     base = f"http://127.0.0.1:{API_PORT}"
     pick = random.Random(7)
@@ -600,7 +611,7 @@ def benchmark(args, start_server) -> dict:
             raw_runs.append(run_load(name, raw_call, slice_seconds, args.concurrency))
         api_result, raw_result = merge(api_runs), merge(raw_runs)
         rows.append((name, api_result, raw_result))
-    return {"rows": rows, "gunicorn": gunicorn}
+    return {"rows": rows, "server": server}
 
 
 TARGETS = {"get listing": 0.7, "create listing": 0.7, "submit order": 0.7, "redirect": 0.8}
@@ -608,9 +619,9 @@ TARGETS = {"get listing": 0.7, "create listing": 0.7, "submit order": 0.7, "redi
 
 def report(rows, memory: dict, args) -> None:
     print(
-        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, gunicorn {args.workers} "
-        f"{args.worker_class} workers x {args.threads} threads, {TENANTS} tenants, DynamoDB Local in memory, "
-        "2-core machine"
+        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, gunicorn ({args.worker_class}) "
+        f"{args.workers} workers x "
+        f"{args.threads} threads, {TENANTS} tenants, DynamoDB Local in memory, 2-core machine"
     )
     print(
         f"{'endpoint':<16}{'API ok/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}   "
