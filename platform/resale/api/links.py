@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
-from resale.api.serializers import represent
+from resale.api.serializers import RequestSerializer, represent
 from resale.errors import is_transient_dynamodb_error
 from resale.links.selectors import link_target
 from resale.links.services import click_record, link_create, link_url
@@ -36,7 +36,7 @@ class LinkOutputSerializer(serializers.Serializer):
 class LinkCollectionApi(TenantAPIView):
     required_scopes = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         target_url = serializers.CharField(
             max_length=2048,
             validators=[URLValidator(schemes=["http", "https"], message="An http or https URL.")],

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView, page_limit
-from resale.api.serializers import map_as_dict, represent, validate_money
+from resale.api.serializers import RequestSerializer, map_as_dict, represent, validate_money
 from resale.listings.errors import VersionRequired
 from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_create, listing_update, listing_withdraw
@@ -52,7 +52,7 @@ class ListingPageSerializer(serializers.Serializer):
 class ListingCollectionApi(TenantAPIView):
     required_scopes = {**TenantAPIView.required_scopes, "POST": "write"}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         seller_id = serializers.CharField(max_length=128)
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(max_length=5000, allow_blank=True, default="")
@@ -68,7 +68,7 @@ class ListingCollectionApi(TenantAPIView):
         def validate(self, attrs: dict) -> dict:
             return validate_money(attrs)
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(RequestSerializer):
         seller_id = serializers.CharField(max_length=128, required=False)
         status = serializers.ChoiceField(["active", "reserved", "sold", "withdrawn"], required=False)
         category = serializers.CharField(max_length=100, required=False)
@@ -117,7 +117,7 @@ def _if_match_version(request: Request) -> int:
 class ListingDetailApi(TenantAPIView):
     required_scopes = {**TenantAPIView.required_scopes, "PATCH": "write", "DELETE": "write"}
 
-    class UpdateSerializer(serializers.Serializer):
+    class UpdateSerializer(RequestSerializer):
         seller_id = serializers.CharField(max_length=128, required=False)
         title = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
@@ -164,7 +164,7 @@ class ListingDetailApi(TenantAPIView):
 class ListingImageUploadApi(TenantAPIView):
     required_scopes = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         content_type = serializers.CharField(max_length=100)
         size = serializers.IntegerField(min_value=1)
 

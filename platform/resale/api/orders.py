@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
-from resale.api.serializers import map_as_dict, represent
+from resale.api.serializers import RequestSerializer, map_as_dict, represent
 from resale.orders.selectors import order_get
 from resale.orders.services import order_cancel, order_submit
 from resale.orders.status import OrderStatus
@@ -68,7 +68,7 @@ class OrderSubmittedSerializer(serializers.Serializer):
 class OrderCollectionApi(TenantAPIView):
     required_scopes = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         listing_id = serializers.CharField(max_length=128)
         buyer_id = serializers.CharField(max_length=128)
         buyer_email = serializers.EmailField(required=False)

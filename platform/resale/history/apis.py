@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.serializers import RequestSerializer
 from resale.history.errors import BadCursor
 from resale.history.selectors import (
     BadHistoryCursor,
@@ -50,7 +51,7 @@ class AuditEventSerializer(serializers.Serializer):
 
 
 class AuditEventsApi(AuditApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(RequestSerializer):
         entity_type = serializers.CharField(required=False, max_length=32)
         entity_id = serializers.CharField(required=False, max_length=200)
         since = serializers.DateTimeField(required=False)
@@ -138,7 +139,7 @@ class CsvContentNegotiation(BaseContentNegotiation):
 class AuditReportCsvApi(AuditApi):
     content_negotiation_class = CsvContentNegotiation
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(RequestSerializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 

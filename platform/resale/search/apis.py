@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.serializers import RequestSerializer
 from resale.history.errors import BadCursor
 from resale.search.selectors import BadSearchCursor, SearchCriteria, search_page
 
@@ -33,7 +34,7 @@ class SearchApi(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [TenantIsServing, requires_scope("read")]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(RequestSerializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
         category = serializers.CharField(required=False, max_length=100)
         min_price = serializers.DecimalField(required=False, max_digits=14, decimal_places=2, min_value=0)

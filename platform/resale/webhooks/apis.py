@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.serializers import RequestSerializer
 from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from resale.webhooks.services import (
     webhook_deliveries_list,
@@ -55,7 +56,7 @@ class DeliverySerializer(serializers.Serializer):
 
 
 class WebhooksApi(WebhookApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         url = serializers.URLField(max_length=2000)
         events = serializers.ListField(
             child=serializers.ChoiceField(choices=sorted(EVENT_TYPES | {ALL_EVENTS})),
@@ -107,7 +108,7 @@ class WebhookDetailApi(WebhookApi):
 
 
 class WebhookDeliveriesApi(WebhookApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(RequestSerializer):
         status = serializers.ChoiceField(choices=["pending", "succeeded", "dead"], required=False)
 
         class Meta:
