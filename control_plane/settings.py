@@ -51,14 +51,18 @@ MIDDLEWARE = [
     "httpkit.request_metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "httpkit.browser_middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "httpkit.browser_middleware.BrowserAuthenticationMiddleware",
+    "httpkit.browser_middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "httpkit.usage.TenantUsageMiddleware",
 ]
+
+# Paths never served to a browser session (API key or anonymous): Django's session, user and
+# message middlewares step aside there (httpkit.browser_middleware).
+SESSIONLESS_PATH_PREFIXES = ("/api/v1/", "/r/", "/media/", "/media-upload/")
 
 ROOT_URLCONF = "control_plane.urls"
 WSGI_APPLICATION = "control_plane.wsgi.application"

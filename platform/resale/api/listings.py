@@ -208,6 +208,7 @@ class ListingImageConfirmApi(TenantAPIView):
     required_scopes = {"POST": "write"}
 
     @extend_schema(
+        operation_id="api_v1_listings_images_confirm",
         request=None,
         responses={200: ListingOutputSerializer},
         description="Attaches an uploaded image to its listing; 409 while the upload has not happened.",
