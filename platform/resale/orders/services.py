@@ -112,7 +112,9 @@ def order_submit(
             actor=actor,
         )
         try:
-            with TransactWrite(connection=models.connection) as transaction:
+            # The token makes a retry of this very transaction (its response lost in transit)
+            # succeed again instead of failing on its own writes and answering 409.
+            with TransactWrite(connection=models.connection, client_request_token=order.id) as transaction:
                 transaction.update(
                     listing,
                     actions=[
@@ -170,7 +172,9 @@ def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
         listing = models.listings.get(order.listing_id, consistent_read=True)
         now = utc_now()
         try:
-            with TransactWrite(connection=models.connection) as transaction:
+            with TransactWrite(
+                connection=models.connection, client_request_token=uuid.uuid4().hex
+            ) as transaction:
                 transaction.update(
                     order,
                     actions=[

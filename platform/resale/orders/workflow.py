@@ -10,6 +10,7 @@ change is appended to the order's history and emailed to the buyer (at least onc
 """
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -70,7 +71,9 @@ def _transition_with_listing(
     models = route.models
     listing = models.listings.get(order.listing_id, consistent_read=True)
     try:
-        with TransactWrite(connection=models.connection) as transaction:
+        with TransactWrite(
+            connection=models.connection, client_request_token=uuid.uuid4().hex
+        ) as transaction:
             transaction.update(
                 order,
                 actions=_transition_actions(models.orders, to_status, reason) + list(extra),

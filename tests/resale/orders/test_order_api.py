@@ -140,3 +140,45 @@ def test_cancel_once_shipping_has_started_is_409(tenant_api):
     )
     assert api.client.post(f"/api/v1/orders/{order_id}/cancel").status_code == 409
     assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["status"] == "reserved"
+
+
+def lose_first_transaction_response(monkeypatch) -> list:
+    """DynamoDB applies the next transaction, then its response is lost (a read timeout)."""
+    from botocore.exceptions import ReadTimeoutError
+    from resale.dynamodb_wire import DynamoDBWire
+
+    send = DynamoDBWire._send
+    lost = []
+
+    def send_then_lose(self, operation_name, body):
+        result = send(self, operation_name, body)
+        if operation_name == "TransactWriteItems" and not lost:
+            lost.append(body)
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+        return result
+
+    monkeypatch.setattr(DynamoDBWire, "_send", send_then_lose)
+    return lost
+
+
+def test_a_submit_whose_transaction_response_is_lost_is_retried_and_answers_202_once(tenant_api, monkeypatch):
+    api = tenant_api()
+    listing = new_listing(api)
+    lost = lose_first_transaction_response(monkeypatch)
+    response = api.client.post("/api/v1/orders", order_body(listing["id"]), format="json")
+    assert lost, "the transaction was not intercepted"
+    assert response.status_code == 202
+    orders = list(tenant_route(api.slug).models.orders.scan())
+    assert [order.id for order in orders] == [response.json()["id"]]
+    stored = tenant_route(api.slug).models.listings.get(listing["id"], consistent_read=True)
+    assert stored.reserved_order_id == response.json()["id"]
+
+
+def test_a_cancel_whose_transaction_response_is_lost_is_retried_and_answers_200(tenant_api, monkeypatch):
+    api = tenant_api()
+    listing = new_listing(api)
+    order_id = api.client.post("/api/v1/orders", order_body(listing["id"]), format="json").json()["id"]
+    lost = lose_first_transaction_response(monkeypatch)
+    response = api.client.post(f"/api/v1/orders/{order_id}/cancel")
+    assert lost and response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert api.client.get(f"/api/v1/listings/{listing['id']}").json()["status"] == "active"
