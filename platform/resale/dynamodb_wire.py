@@ -29,7 +29,6 @@ from typing import Any
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -154,12 +153,7 @@ class DynamoDBWire:
                 "User-Agent": self.settings.user_agent,
             },
         )
-        frozen = credentials.get_frozen_credentials()
-        SigV4Auth(
-            ReadOnlyCredentials(frozen.access_key, frozen.secret_key, frozen.token),
-            "dynamodb",
-            self.settings.region,
-        ).add_auth(request)
+        SigV4Auth(credentials.get_frozen_credentials(), "dynamodb", self.settings.region).add_auth(request)
         try:
             response = self._pool.request(
                 "POST", self._url, body=body, headers=dict(request.headers.items()), redirect=False

@@ -198,9 +198,7 @@ class ListingImageUploadApi(TenantAPIView):
     def post(self, request: Request, listing_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = image_upload_create(
-            route=self.route, actor=self.actor, listing_id=listing_id, **data.validated_data
-        )
+        upload = image_upload_create(route=self.route, listing_id=listing_id, **data.validated_data)
         return Response(represent(self.OutputSerializer, upload), status=status.HTTP_201_CREATED)
 
 

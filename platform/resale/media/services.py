@@ -34,9 +34,7 @@ def image_key(*, route: TenantRoute, listing_id: str, image_id: str) -> str:
     return f"{route.slug}/listings/{listing_id}/{image_id}"
 
 
-def image_upload_create(
-    *, route: TenantRoute, actor: str, listing_id: str, content_type: str, size: int
-) -> UploadTicket:
+def image_upload_create(*, route: TenantRoute, listing_id: str, content_type: str, size: int) -> UploadTicket:
     errors = {}
     if content_type not in settings.MEDIA_ALLOWED_TYPES:
         errors["content_type"] = [f"One of {', '.join(settings.MEDIA_ALLOWED_TYPES)}."]
@@ -56,8 +54,8 @@ def image_upload_complete(*, route: TenantRoute, actor: str, listing_id: str, im
     """Attaches an uploaded image to its listing (again: no change); 409 while it is not uploaded."""
     if not IMAGE_ID.fullmatch(image_id):
         raise NotFound("No such image.")
-    listing_get(route=route, listing_id=listing_id)
     key = image_key(route=route, listing_id=listing_id, image_id=image_id)
     if not media_storage().exists(key):
+        listing_get(route=route, listing_id=listing_id)  # no such listing (or another tenant's): 404
         raise ImageNotUploaded("Upload the image to the ticket's URL first, then confirm it.")
     return listing_add_image(route=route, actor=actor, listing_id=listing_id, image_key=key)
