@@ -5,8 +5,10 @@ not give on demand (throttling, 5xx, a corrupted body); the rest runs against Dy
 """
 
 import json
+import os
 import socket
 import threading
+import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,7 +16,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from pynamodb.attributes import BinaryAttribute, BinarySetAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.models import Model
@@ -34,9 +36,13 @@ class ScriptedDynamoDB:
         scripted = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps connections alive, as DynamoDB does
+
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                scripted.received.append({"headers": dict(self.headers.items()), "body": body})
+                scripted.received.append(
+                    {"headers": dict(self.headers.items()), "body": body, "client": self.client_address}
+                )
                 if scripted.delay:
                     threading.Event().wait(scripted.delay)
                 status, answer = scripted.answers.pop(0) if scripted.answers else (200, {})
@@ -179,6 +185,57 @@ def test_an_unreachable_endpoint_is_botocores_connection_error():
     )
     with pytest.raises(EndpointConnectionError):
         wire.call("GetItem", GET)
+
+
+def test_a_connection_not_accepted_in_time_is_botocores_connect_timeout():
+    """A listener whose accept queue is full drops new connections' SYNs, as a blackholed host does."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        queued = []
+        for _ in range(4):  # fill the accept queue (never accepted)
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(listener.getsockname())
+            queued.append(client)
+        wire = DynamoDBWire(
+            WireSettings(f"http://127.0.0.1:{listener.getsockname()[1]}", "us-east-1", 2, 0.3, 2, 1),
+            credentials=lambda: Credentials("a", "b"),
+        )
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeoutError):
+            wire.call("GetItem", GET)
+        assert time.monotonic() - started < 1.5
+        for client in queued:
+            client.close()
+
+
+def test_calls_reuse_one_kept_alive_connection_and_big_bodies_go_without_waiting(scripted):
+    server, wire = scripted([(200, {})] * 3)
+    big_item = {"TableName": "t", "Item": {"id": {"S": "1"}, "text": {"S": "x" * 20_000}}}
+    started = time.monotonic()
+    for _ in range(3):
+        wire.call("PutItem", big_item)
+    assert time.monotonic() - started < 0.5  # no 1 s wait for a "100 Continue"
+    assert len({request["client"] for request in server.received}) == 1
+    assert all("Expect" not in request["headers"] for request in server.received)
+    assert json.loads(server.received[-1]["body"]) == big_item
+
+
+def test_a_forked_child_makes_its_own_connection_and_leaves_its_parents_alone(scripted):
+    server, wire = scripted([(200, {"Item": {"who": {"S": "parent"}}})] * 4)
+    wire.call("GetItem", GET)
+    child = os.fork()
+    if child == 0:  # the child: one call, on a connection of its own
+        try:
+            wire.call("GetItem", GET)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert wire.call("GetItem", GET) == {"Item": {"who": {"S": "parent"}}}
+    first, in_child, after = (request["client"] for request in server.received)
+    assert in_child != first
+    assert after == first
 
 
 class BinaryThing(Model):
