@@ -6,7 +6,8 @@ never acts twice: the provider calls are keyed by the order id (a repeated charg
 first charge) and a transition whose precondition no longer holds is simply re-read.
 Declined payment ends in ``payment_failed`` with the listing active again; completion marks
 the listing ``sold``; a cancelled order is refunded (by the same charge key). Every status
-change is appended to the order's history and emailed to the buyer (at least once).
+change is appended to the order's history and emailed to the buyer (at least once: a worker
+killed between sending and recording sends again, the same message under the same Message-ID).
 """
 
 import logging
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -190,18 +191,26 @@ STEPS: dict[str, Callable[[TenantRoute, Model], None]] = {
 }
 
 
+def status_message_id(order_id: str, status: str) -> str:
+    """One Message-ID per order and status: a notification sent twice (at least once, see above)
+    is the same message twice, which mail systems and clients recognise and show once."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "resale.local"
+    return f"<order.{order_id}.{status}@{domain}>"
+
+
 def notify_buyer(order: Model) -> None:
     """Emails the buyer each status change not yet notified, then records it as notified."""
     pending = [change for change in order.history if change.status not in set(order.notified or [])]
     for change in pending:
         if order.buyer_email:
-            send_mail(
+            EmailMessage(
                 subject=f"Your order {order.id} is {change.status.replace('_', ' ')}",
-                message=f"Order {order.id} for listing {order.listing_id} is now {change.status} "
+                body=f"Order {order.id} for listing {order.listing_id} is now {change.status} "
                 f"(since {change.at}).",
                 from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[order.buyer_email],
-            )
+                to=[order.buyer_email],
+                headers={"Message-ID": status_message_id(order.id, change.status)},
+            ).send()
         order.update(
             actions=[type(order).notified.set(type(order).notified.append([change.status]))],
             add_version_condition=False,

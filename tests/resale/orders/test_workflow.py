@@ -4,7 +4,7 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 from resale.orders.tasks import order_workflow
-from resale.orders.workflow import charge_order, order_advance
+from resale.orders.workflow import charge_order, notify_buyer, order_advance
 from resale.providers.payment import payment_charge
 from resale.tenancy import tenant_route
 
@@ -119,3 +119,27 @@ def test_a_finished_workflow_run_again_does_nothing(tenant_api, sandbox):
     assert order_advance(route=route, order_id=order_id) == "completed"
     assert len(mail.outbox) == sent
     assert sandbox.record("charge", order_id)["attempts"] == 1
+
+
+def test_a_worker_killed_between_emailing_and_recording_sends_the_same_message_again(
+    tenant_api, sandbox, monkeypatch
+):
+    """At least once: the buyer may get a status email twice, but as one message (one Message-ID)."""
+    api = tenant_api()
+    route = tenant_route(api.slug)
+    _, order_id = submit(api)
+    order = route.models.orders.get(order_id, consistent_read=True)
+
+    def killed_before_recording(**kwargs):
+        raise ConnectionError("worker killed")
+
+    monkeypatch.setattr(order, "update", killed_before_recording)
+    with pytest.raises(ConnectionError):
+        notify_buyer(order)
+    assert order_advance(route=route, order_id=order_id) == "completed"
+    submitted = [m for m in mail.outbox if "submitted" in m.subject]
+    assert len(submitted) == 2
+    assert len({m.extra_headers["Message-ID"] for m in submitted}) == 1
+    message_ids = [m.message()["Message-ID"] for m in mail.outbox]
+    assert message_ids[0] == f"<order.{order_id}.submitted@resale.local>"
+    assert len(set(message_ids)) == 4  # submitted (twice), paid, shipped, completed
