@@ -83,8 +83,11 @@ def local_upload_claim(token: str, max_age: int) -> dict:
 
 
 class S3MediaStorage:
+    """A bucket on S3, or on an S3-compatible endpoint (``endpoint``: path-style URLs there)."""
+
     def __init__(self, bucket: str, endpoint: str | None, region: str, ttl: int) -> None:
         self.bucket = bucket
+        self.endpoint = endpoint
         self.ttl = ttl
         self.client = boto3.client("s3", region_name=region, endpoint_url=endpoint)
 
@@ -106,6 +109,8 @@ class S3MediaStorage:
         )
 
     def public_url(self, key: str) -> str:
+        if self.endpoint:
+            return f"{self.endpoint.rstrip('/')}/{self.bucket}/{key}"
         return f"https://{self.bucket}.s3.amazonaws.com/{key}"
 
     def exists(self, key: str) -> bool:
