@@ -232,7 +232,7 @@ class CurlHandlePool:
 
 
 def _response_headers(lines: list[bytes]) -> dict[str, str]:
-    """The last response's headers, names in lower case (the status line has no colon)."""
+    """The response's headers, names in lower case (the status line has no colon)."""
     headers: dict[str, str] = {}
     for line in lines:
         name, colon, value = line.decode("latin-1").partition(":")
