@@ -1,14 +1,15 @@
 """Load benchmark of the tenant API against raw boto3 doing the same DynamoDB calls.
 
 Starts its own in-memory DynamoDB Local and the platform under gunicorn (several workers, as
-in production), onboards a few premium tenants in a scratch PostgreSQL database, then for each
-endpoint (get listing, create listing, submit order, redirect) runs a fixed concurrency for a
-fixed time through the API and, in the same run, raw boto3 issuing the DynamoDB calls that
-endpoint makes. Prints throughput, p50/p99 and the ratio API/raw; then the memory one process
-spends per bound tenant, over 1,000 tenants, beside PynamoDB's default of a client per class.
+in production; ``--server granian`` for comparison), onboards a few premium tenants in a
+scratch PostgreSQL database, then for each endpoint (get listing, create listing, submit
+order, redirect) runs a fixed concurrency for a fixed time through the API and, in the same
+run, raw boto3 issuing the DynamoDB calls that endpoint makes. Prints throughput, p50/p99 and
+the ratio API/raw; then the memory one process spends per bound tenant, over 1,000 tenants,
+beside PynamoDB's default of a client per class.
 
     .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
-        [--worker-class gthread|sync] [--only 'get listing' ...]
+        [--server gunicorn|granian] [--worker-class gthread|sync] [--only 'get listing' ...]
 
 Uses ports 8020 (the API server) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
 Every loop is bounded in time; every process it starts is stopped at the end.
@@ -221,8 +222,25 @@ def prepare_database() -> None:
     )
 
 
-def gunicorn_command(workers: int, threads: int, worker_class: str) -> list[str]:
-    """The API server as production runs it: gunicorn, ``workers`` processes of ``threads`` threads."""
+def server_command(server: str, workers: int, threads: int, worker_class: str = "gthread") -> list[str]:
+    """The API server: ``workers`` processes of ``threads`` threads, under gunicorn or granian."""
+    if server == "granian":
+        return [
+            str(ROOT / ".venv" / "bin" / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(API_PORT),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "control_plane.wsgi:application",
+        ]
     return [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "control_plane.wsgi:application",
@@ -320,6 +338,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--tenants", type=int, default=TENANTS)
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread or sync")
     parser.add_argument(
         "--only", nargs="*", default=None, help="endpoints to run, e.g. redirect 'submit order'"
@@ -340,7 +359,7 @@ def main() -> None:
         results = benchmark(
             args,
             lambda: start_server(
-                gunicorn_command(args.workers, args.threads, args.worker_class), args.threads
+                server_command(args.server, args.workers, args.threads, args.worker_class), args.threads
             ),
         )
         server = results.pop("server")
@@ -656,7 +675,8 @@ TARGETS = {"get listing": 0.7, "create listing": 0.7, "submit order": 0.7, "redi
 
 def report(rows, memory: dict, args) -> None:
     print(
-        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, gunicorn ({args.worker_class}) "
+        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per run, {args.server} "
+        f"({args.worker_class if args.server == 'gunicorn' else 'blocking threads'}) "
         f"{args.workers} workers x "
         f"{args.threads} threads, {TENANTS} tenants, DynamoDB Local in memory, 2-core machine"
     )
