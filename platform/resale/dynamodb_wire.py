@@ -12,9 +12,9 @@ JSON, the response body is the result as JSON, and an error is a 4xx/5xx whose b
 ``__type``. What botocore adds on top is kept: SigV4 (byte for byte botocore's, with credentials
 that refresh themselves), the CRC32 check of each response, the standard retry policy (throttling,
 transient errors, 5xx and connection failures, with jittered exponential backoff), ``Binary``
-values as bytes, TLS verified against botocore's CA bundle, and failures raised as botocore's own
-``ClientError`` and connection errors, so PynamoDB and ``resale.errors`` read them exactly as
-before. Table management (CreateTable, DescribeTable, ...) is not sent here: the caller keeps
+values as bytes, TLS verified against the CA bundle botocore would use, and failures raised as
+botocore's own ``ClientError`` and connection errors, so PynamoDB and ``resale.errors`` read them
+exactly as before. Table management (CreateTable, DescribeTable, ...) is not sent here: the caller keeps
 botocore's client for those.
 """
 
@@ -100,6 +100,9 @@ class WireSettings:
     read_timeout_seconds: float
     max_attempts: int
     user_agent: str = "resale-platform dynamodb-wire"
+    ca_bundle: str | None = None
+    """CA certificates for TLS (botocore's ``ca_bundle``: ``AWS_CA_BUNDLE`` or the config file);
+    without one, botocore's own bundle."""
 
 
 class DynamoDBWire:
@@ -153,7 +156,7 @@ class DynamoDBWire:
         handle.setopt(pycurl.TCP_KEEPALIVE, 1)
         handle.setopt(pycurl.USERAGENT, self.settings.user_agent)
         handle.setopt(pycurl.PROXY, "")  # as before (urllib3): no proxy from the environment
-        handle.setopt(pycurl.CAINFO, get_cert_path(True))
+        handle.setopt(pycurl.CAINFO, get_cert_path(self.settings.ca_bundle or True))
         return handle
 
     def _send(self, operation_name: str, body: bytes) -> dict[str, Any]:

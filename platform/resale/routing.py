@@ -98,6 +98,7 @@ class _WireConnection(Connection):
                             connect_timeout_seconds=self._connect_timeout_seconds,
                             read_timeout_seconds=self._read_timeout_seconds,
                             max_attempts=1 + self._max_retry_attempts_exception,
+                            ca_bundle=self.session.get_config_variable("ca_bundle"),
                         ),
                         credentials=self._credentials_for_wire,
                     )

@@ -4,13 +4,18 @@ A scripted HTTP server stands in for DynamoDB where a test needs answers DynamoD
 not give on demand (throttling, 5xx, a corrupted body); the rest runs against DynamoDB Local.
 """
 
+import ipaddress
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 import zlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -28,7 +33,13 @@ from resale.routing import shared_connection
 class ScriptedDynamoDB:
     """Answers each POST with the next scripted (status, body) and records what it received."""
 
-    def __init__(self, answers: list[tuple[int, dict]], corrupt_crc_times: int = 0, delay: float = 0):
+    def __init__(
+        self,
+        answers: list[tuple[int, dict]],
+        corrupt_crc_times: int = 0,
+        delay: float = 0,
+        tls: tuple[Path, Path] | None = None,
+    ):
         self.answers = list(answers)
         self.received: list[dict] = []
         self.corrupt_crc_times = corrupt_crc_times
@@ -63,7 +74,13 @@ class ScriptedDynamoDB:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -236,6 +253,68 @@ def test_a_forked_child_makes_its_own_connection_and_leaves_its_parents_alone(sc
     first, in_child, after = (request["client"] for request in server.received)
     assert in_child != first
     assert after == first
+
+
+@pytest.fixture(scope="module")
+def self_signed_certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no public CA signed: (certificate, key) as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def test_tls_is_verified_against_the_ca_bundle_botocore_would_use(self_signed_certificate):
+    server = ScriptedDynamoDB([(200, {"Item": {"id": {"S": "1"}}})] * 2, tls=self_signed_certificate)
+    try:
+
+        def wire(ca_bundle: str | None) -> DynamoDBWire:
+            settings = WireSettings(server.url, "us-east-1", 2, 1, 2, 1, ca_bundle=ca_bundle)
+            return DynamoDBWire(settings, credentials=lambda: Credentials("a", "b"))
+
+        with pytest.raises(EndpointConnectionError):  # not signed by a CA in the default bundle
+            wire(None).call("GetItem", GET)
+        assert server.received == []
+        trusting = wire(str(self_signed_certificate[0]))  # as AWS_CA_BUNDLE would name it
+        assert trusting.call("GetItem", GET) == {"Item": {"id": {"S": "1"}}}
+    finally:
+        server.close()
+
+
+def test_the_shared_connection_hands_botocores_ca_bundle_to_the_wire(monkeypatch, tmp_path):
+    from resale.routing import connection_settings
+
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    connection = shared_connection(replace(connection_settings(), read_timeout_seconds=4.5))
+    assert connection.wire.settings.ca_bundle == str(bundle)
 
 
 class BinaryThing(Model):
