@@ -13,6 +13,7 @@ killed between sending and recording sends again, the same message under the sam
 import logging
 import uuid
 from collections.abc import Callable
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -194,7 +195,7 @@ STEPS: dict[str, Callable[[TenantRoute, Model], None]] = {
 def status_message_id(order_id: str, status: str) -> str:
     """One Message-ID per order and status: a notification sent twice (at least once, see above)
     is the same message twice, which mail systems and clients recognise and show once."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "resale.local"
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "resale.local"
     return f"<order.{order_id}.{status}@{domain}>"
 
 

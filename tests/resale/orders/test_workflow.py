@@ -4,7 +4,7 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 from resale.orders.tasks import order_workflow
-from resale.orders.workflow import charge_order, notify_buyer, order_advance
+from resale.orders.workflow import charge_order, notify_buyer, order_advance, status_message_id
 from resale.providers.payment import payment_charge
 from resale.tenancy import tenant_route
 
@@ -143,3 +143,10 @@ def test_a_worker_killed_between_emailing_and_recording_sends_the_same_message_a
     message_ids = [m.message()["Message-ID"] for m in mail.outbox]
     assert message_ids[0] == f"<order.{order_id}.submitted@resale.local>"
     assert len(set(message_ids)) == 4  # submitted (twice), paid, shipped, completed
+
+
+def test_the_message_id_takes_the_domain_of_the_sender_address_in_any_form(settings):
+    settings.DEFAULT_FROM_EMAIL = "Resale Shop <orders@shop.example>"
+    assert status_message_id("o1", "paid") == "<order.o1.paid@shop.example>"
+    settings.DEFAULT_FROM_EMAIL = "orders@shop.example"
+    assert status_message_id("o1", "paid") == "<order.o1.paid@shop.example>"
