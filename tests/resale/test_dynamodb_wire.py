@@ -29,6 +29,8 @@ from pynamodb.transactions import TransactWrite
 from resale.dynamodb_wire import DynamoDBWire, WireSettings
 from resale.routing import shared_connection
 
+from tests.dynamodb_local import free_port
+
 
 class ScriptedDynamoDB:
     """Answers each POST with the next scripted (status, body) and records what it received."""
@@ -193,11 +195,8 @@ def test_a_read_timeout_is_botocores_read_timeout(scripted):
 
 
 def test_an_unreachable_endpoint_is_botocores_connection_error():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
     wire = DynamoDBWire(
-        WireSettings(f"http://127.0.0.1:{closed_port}", "us-east-1", 2, 0.2, 0.2, 2),
+        WireSettings(f"http://127.0.0.1:{free_port()}", "us-east-1", 2, 0.2, 0.2, 2),
         credentials=lambda: Credentials("a", "b"),
     )
     with pytest.raises(EndpointConnectionError):

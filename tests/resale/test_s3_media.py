@@ -7,7 +7,6 @@ carries: that document is what S3 enforces.
 
 import base64
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -18,6 +17,7 @@ from botocore.exceptions import EndpointConnectionError
 from moto.server import ThreadedMotoServer
 from resale.media.storage import S3MediaStorage
 
+from tests.dynamodb_local import free_port
 from tests.resale.conftest import listing_body
 
 
@@ -68,9 +68,7 @@ def test_the_policy_limits_the_upload_to_the_key_the_type_and_the_size(storage):
 
 
 def test_an_unreachable_store_is_an_error_not_an_absent_object(storage):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    closed = f"http://127.0.0.1:{free_port()}"
     unreachable = S3MediaStorage("media-bucket", closed, "us-east-1", ttl=300)
     unreachable.client = boto3.client(
         "s3", region_name="us-east-1", endpoint_url=closed, config=Config(retries={"total_max_attempts": 1})
