@@ -11,6 +11,7 @@ request of this process beside the same DynamoDB calls made with raw boto3, and,
 
 import argparse
 import cProfile
+import dataclasses
 import io
 import os
 import pstats
@@ -82,6 +83,7 @@ def main() -> None:
         import django
 
         django.setup()
+        lift_premium_quota()
         from control_plane.wsgi import application
         from provisioning.onboarding import onboarding_run_create, run_onboarding
         from tenants.api_keys import api_key_issue
@@ -176,6 +178,15 @@ def print_time_by_package(stats: pstats.Stats, requests: int) -> None:
     total = sum(by_package.values())
     for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:25]:
         print(f"  {package:<48} {seconds * 1000 / requests:6.3f} ms/request  {seconds / total:5.1%}")
+
+
+def lift_premium_quota() -> None:
+    """Thousands of back-to-back calls from one tenant exceed a premium tenant's burst; this
+    measures CPU per request, not the quota (the limiter's Redis script still runs each time)."""
+    from tenants import tiers
+
+    premium = tiers.TIERS["premium"]
+    tiers.TIERS["premium"] = dataclasses.replace(premium, requests_per_second=10**6, burst=10**6)
 
 
 def expect(status: int, wanted: int) -> None:
