@@ -7,7 +7,7 @@ build error responses and nothing is matched by its message.
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -59,6 +59,13 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = problem_body(exc.status_code, exc.title, exc.detail, exc.errors)
         return Response(body, status=exc.status_code, headers=exc.headers, content_type=PROBLEM_CONTENT_TYPE)
 
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to buffer a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF first reads it,
+        # before any parser's own, smaller limit is asked.
+        body = problem_body(
+            413, "Request body too large", "The request body is larger than this API accepts."
+        )
+        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

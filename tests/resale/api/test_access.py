@@ -91,6 +91,14 @@ def test_an_oversize_body_is_413_problem(tenant_api, settings):
     assert response["Content-Type"] == "application/problem+json"
 
 
+def test_a_body_over_djangos_own_buffer_limit_is_413_problem_too(tenant_api, settings):
+    api = tenant_api()
+    body = listing_body(description="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10))
+    response = api.client.post("/api/v1/listings", body, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+
+
 def test_a_non_json_content_type_is_415_problem(tenant_api):
     api = tenant_api()
     response = api.client.post(
