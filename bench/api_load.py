@@ -1,7 +1,7 @@
 """Load benchmark of the tenant API against raw boto3 doing the same DynamoDB calls.
 
-Starts its own in-memory DynamoDB Local and the platform under gunicorn (several workers, as
-in production; ``--server granian`` for comparison), onboards a few premium tenants in a
+Starts its own in-memory DynamoDB Local and the platform under granian (several workers, as
+in production; ``--server gunicorn`` for comparison), onboards a few premium tenants in a
 scratch PostgreSQL database, then for each endpoint (get listing, create listing, submit
 order, redirect) runs a fixed concurrency for a fixed time through the API and, in the same
 run, raw boto3 issuing the DynamoDB calls that endpoint makes. Prints throughput, p50/p99 and
@@ -9,7 +9,7 @@ the ratio API/raw; then the memory one process spends per bound tenant, over 1,0
 beside PynamoDB's default of a client per class.
 
     .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
-        [--server gunicorn|granian] [--worker-class gthread|sync] [--only 'get listing' ...]
+        [--server granian|gunicorn] [--worker-class gthread|sync] [--only 'get listing' ...]
 
 Uses ports 8020 (the API server) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
 Every loop is bounded in time; every process it starts is stopped at the end.
@@ -223,7 +223,7 @@ def prepare_database() -> None:
 
 
 def server_command(server: str, workers: int, threads: int, worker_class: str = "gthread") -> list[str]:
-    """The API server: ``workers`` processes of ``threads`` threads, under gunicorn or granian."""
+    """The API server: ``workers`` processes of ``threads`` threads, under granian or gunicorn."""
     if server == "granian":
         return [
             str(ROOT / ".venv" / "bin" / "granian"),
@@ -338,7 +338,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--tenants", type=int, default=TENANTS)
-    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
+    parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"])
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread or sync")
     parser.add_argument(
         "--only", nargs="*", default=None, help="endpoints to run, e.g. redirect 'submit order'"

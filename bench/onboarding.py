@@ -2,7 +2,7 @@
 
 Reports the median (and spread) of 10 tenants onboarded one after another, then of 10 posted at
 once, with the wall-clock time of that batch. By default it starts what it needs on its own
-ports: DynamoDB Local (in memory), a PostgreSQL database of its own (migrated), gunicorn and a
+ports: DynamoDB Local (in memory), a PostgreSQL database of its own (migrated), granian and a
 Celery worker, all on a Redis db of its own; it stops them at the end. With --url it uses a
 platform already running there (give --username/--password of a staff user).
 
@@ -143,8 +143,8 @@ def start_platform(stack: ExitStack, args: argparse.Namespace) -> Api:
     start(stack, ["scripts/dynamodb-local.sh", "--in-memory"], env, logs / "dynamodb.log")
     start(
         stack,
-        [str(VENV_BIN / "gunicorn"), "control_plane.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", "2", "--threads", "8"],
+        [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(args.port),
+         "--workers", "2", "--blocking-threads", "8", "control_plane.wsgi:application"],
         env,
         logs / "web.log",
     )  # fmt: skip

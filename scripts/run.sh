@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput -v 0
-# gunicorn's workers share their Prometheus series through this folder; a new run starts it empty.
+# The web server's workers share their Prometheus series through this folder; a new run starts it empty.
 rm -rf .local/prometheus && mkdir -p .local/prometheus
 cat <<'MSG'
 

@@ -204,7 +204,7 @@ _INHERITED_HANDLES: list[pycurl.Curl] = []
 class CurlHandlePool:
     """Idle curl handles, each holding its kept-alive connection; a handle serves one call at a time.
 
-    A process forked from one that used the pool (a Celery or gunicorn child) must not share its
+    A process forked from one that used the pool (a Celery or web-server worker) must not share its
     parent's connections: the first call in the child sets the inherited handles aside untouched
     (cleaning one up could close its TLS session under the parent) and makes its own.
     """
