@@ -151,3 +151,38 @@ def test_leased_tokens_never_exceed_the_bucket_under_concurrency(unique_slug, se
         thread.join()
     refill = (time.monotonic() - started) * policy.requests_per_second
     assert 0 < len(admitted) <= policy.burst + refill + lease_size(policy)
+
+
+def test_an_empty_bucket_is_not_asked_again_until_its_next_token_is_due(unique_slug, settings, monkeypatch):
+    """A flood of refused requests costs a Redis call per token interval, not one per request."""
+    import redis
+    from resale.ratelimit import limiter
+
+    slug = unique_slug("rl-empty")
+    redis.Redis.from_url(settings.RATELIMIT_REDIS_URL).delete(bucket_key(slug))
+    policy = TierPolicy(
+        "test",
+        requests_per_second=1,
+        burst=2,
+        custom_attribute_schema=False,
+        global_tables=False,
+        max_webhooks=0,
+    )
+    asked = []
+    take = limiter.rate_limit_take
+    monkeypatch.setattr(limiter, "rate_limit_take", lambda **kwargs: asked.append(1) or take(**kwargs))
+
+    def enforce() -> str:
+        try:
+            limiter.rate_limit_enforce(tenant_slug=slug, policy=policy)
+        except limiter.RateLimited as refused:
+            return f"429 after {refused.headers['Retry-After']}"
+        return "admitted"
+
+    answers = [enforce() for _ in range(30)]
+    assert answers == ["admitted"] * 2 + ["429 after 1"] * 28
+    assert len(asked) == 3  # the burst, then the call that found the bucket empty
+
+    time.sleep(1.05)  # the next token is due: Redis is asked again and grants it
+    assert enforce() == "admitted"
+    assert len(asked) == 4

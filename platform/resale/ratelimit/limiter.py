@@ -12,6 +12,11 @@ High tiers take tokens in small leases (``requests_per_second // 50`` at a time,
 ``LEASE_SECONDS``), so a busy process asks Redis once per lease instead of once per request.
 Leased tokens come out of the shared bucket, so no tenant ever gets more than its quota; a
 lease that expires unused is lost, which can only make a tenant's limit bite slightly early.
+
+A bucket Redis found empty stays empty until its next token is due (1/rate seconds at most: 20 ms
+for a standard tenant), since tokens come only with time; until then the process answers 429
+without asking Redis. A flood of refused requests thus costs a Redis call per process per token,
+not one per request, and refusing is what a flood's requests mostly cost the server.
 """
 
 import math
@@ -54,6 +59,8 @@ return {allowed, retry_ms}
 LEASE_SECONDS = 0.2
 _leases: dict[tuple[str, str], tuple[int, float]] = {}
 _leases_lock = Lock()
+_empty_until: dict[tuple[str, str], float] = {}
+"""Per bucket, the monotonic time before which Redis cannot have a token for it."""
 
 
 class RateLimited(ProblemError):
@@ -70,6 +77,7 @@ class Decision:
     allowed: bool
     retry_after_seconds: int
     granted: int = 0
+    next_token_seconds: float = 0.0
 
 
 @cache
@@ -106,6 +114,7 @@ def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1, qu
         allowed=int(granted) > 0,
         retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)),
         granted=int(granted),
+        next_token_seconds=int(retry_ms) / 1000,
     )
 
 
@@ -126,6 +135,8 @@ def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy, quota: str = "ap
     lease = (tenant_slug, quota)
     if _take_leased(lease):
         return
+    if time.monotonic() < _empty_until.get(lease, 0.0):
+        raise _over_quota(policy, quota, retry_after_seconds=1)
     decision = rate_limit_take(
         tenant_slug=tenant_slug, policy=policy, tokens=lease_size(policy, quota), quota=quota
     )
@@ -133,8 +144,13 @@ def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy, quota: str = "ap
         with _leases_lock:
             _leases[lease] = (decision.granted - 1, time.monotonic() + LEASE_SECONDS)
     if not decision.allowed:
-        unit = "clicks/s on its links" if quota == "clicks" else "requests/s"
-        raise RateLimited(
-            f"This marketplace is over its {policy.name} quota of {quota_rate(policy, quota)[0]} {unit}.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-        )
+        _empty_until[lease] = time.monotonic() + decision.next_token_seconds
+        raise _over_quota(policy, quota, decision.retry_after_seconds)
+
+
+def _over_quota(policy: TierPolicy, quota: str, retry_after_seconds: int) -> RateLimited:
+    unit = "clicks/s on its links" if quota == "clicks" else "requests/s"
+    return RateLimited(
+        f"This marketplace is over its {policy.name} quota of {quota_rate(policy, quota)[0]} {unit}.",
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
