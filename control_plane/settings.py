@@ -271,7 +271,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "httpkit.request_context.RequestContextLogFilter"}},
+    "filters": {
+        "request_context": {"()": "httpkit.request_context.RequestContextLogFilter"},
+        "quota_refusals": {"()": "httpkit.log_filters.QuotaRefusalFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -283,7 +286,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "django.request": {"filters": ["quota_refusals"]},
+    },
 }
 
 if PRODUCTION:

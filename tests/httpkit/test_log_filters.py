@@ -1,0 +1,19 @@
+"""A refusal over quota is counted, not logged; other client errors still are."""
+
+import logging
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.urls("tests.httpkit.usage_urls")
+def test_a_429_answer_logs_no_warning_and_a_404_still_does(unique_slug, caplog):
+    caplog.set_level(logging.INFO, logger="django.request")
+    client = Client()
+    slug = unique_slug("logs")
+
+    client.get(f"/t/{slug}/429")
+    assert not [record for record in caplog.records if record.name == "django.request"]
+
+    client.get(f"/t/{slug}/404")
+    assert [record.status_code for record in caplog.records if record.name == "django.request"] == [404]
