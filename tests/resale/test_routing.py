@@ -63,14 +63,7 @@ def test_the_token_bucket_lets_exactly_the_burst_through_under_concurrency(uniqu
 
     slug = unique_slug("rl")
     redis.Redis.from_url(settings.RATELIMIT_REDIS_URL).delete(bucket_key(slug))
-    policy = TierPolicy(
-        "test",
-        requests_per_second=1,
-        burst=40,
-        custom_attribute_schema=False,
-        global_tables=False,
-        max_webhooks=0,
-    )
+    policy = _quota_policy(requests_per_second=1, burst=40)
     allowed = []
     barrier = threading.Barrier(20)
 
@@ -122,14 +115,7 @@ def test_leased_tokens_never_exceed_the_bucket_under_concurrency(unique_slug, se
 
     slug = unique_slug("rl-lease")
     redis.Redis.from_url(settings.RATELIMIT_REDIS_URL).delete(bucket_key(slug))
-    policy = TierPolicy(
-        "test",
-        requests_per_second=500,
-        burst=60,
-        custom_attribute_schema=False,
-        global_tables=False,
-        max_webhooks=0,
-    )
+    policy = _quota_policy(requests_per_second=500, burst=60)
     assert lease_size(policy) == 10
     admitted = []
     barrier = threading.Barrier(10)
@@ -160,14 +146,7 @@ def test_an_empty_bucket_is_not_asked_again_until_its_next_token_is_due(unique_s
 
     slug = unique_slug("rl-empty")
     redis.Redis.from_url(settings.RATELIMIT_REDIS_URL).delete(bucket_key(slug))
-    policy = TierPolicy(
-        "test",
-        requests_per_second=1,
-        burst=2,
-        custom_attribute_schema=False,
-        global_tables=False,
-        max_webhooks=0,
-    )
+    policy = _quota_policy(requests_per_second=1, burst=2)
     asked = []
     take = limiter.rate_limit_take
     monkeypatch.setattr(limiter, "rate_limit_take", lambda **kwargs: asked.append(1) or take(**kwargs))
@@ -186,3 +165,14 @@ def test_an_empty_bucket_is_not_asked_again_until_its_next_token_is_due(unique_s
     time.sleep(1.05)  # the next token is due: Redis is asked again and grants it
     assert enforce() == "admitted"
     assert len(asked) == 4
+
+
+def _quota_policy(*, requests_per_second: int, burst: int) -> TierPolicy:
+    return TierPolicy(
+        "test",
+        requests_per_second=requests_per_second,
+        burst=burst,
+        custom_attribute_schema=False,
+        global_tables=False,
+        max_webhooks=0,
+    )
