@@ -184,6 +184,20 @@ def cpu_per_op(result: dict) -> str:
     return " ".join(f"{key} {seconds * 1000 / ops:.2f}" for key, seconds in sorted(result["cpu"].items()))
 
 
+def raw_dynamodb(config=None):
+    """A boto3 client of the bench's DynamoDB Local."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=ENV["DYNAMODB_ENDPOINT"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=config,
+    )
+
+
 def start_dynamodb() -> subprocess.Popen:
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "dynamodb-local.sh"), "--in-memory"],
@@ -192,15 +206,7 @@ def start_dynamodb() -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    import boto3
-
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=ENV["DYNAMODB_ENDPOINT"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = raw_dynamodb()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -375,7 +381,6 @@ def main() -> None:
 
 
 def benchmark(args, launch_server) -> dict:
-    import boto3
     import urllib3
     from botocore.config import Config
     from resale.clock import utc_now
@@ -393,13 +398,8 @@ def benchmark(args, launch_server) -> dict:
         key = api_key_issue(tenant=tenant, name="bench", scopes=["read", "write"]).key
         routes.append({"slug": slug, "key": key, "tables": tenant.resources["tables"]})
 
-    raw = boto3.client(
-        "dynamodb",
-        endpoint_url=ENV["DYNAMODB_ENDPOINT"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}),
+    raw = raw_dynamodb(
+        Config(max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"})
     )
     now = BENCH_TIME
 

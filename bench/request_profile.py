@@ -79,7 +79,6 @@ def main() -> None:
     try:
         ddb_process = api_load.start_dynamodb()
         api_load.prepare_database()
-        import boto3
         import django
 
         django.setup()
@@ -95,13 +94,7 @@ def main() -> None:
         tables = tenant.resources["tables"]
         key = api_key_issue(tenant=tenant, name="profile", scopes=["read", "write"]).key
         http = wsgi_caller(application, key)
-        raw = boto3.client(
-            "dynamodb",
-            endpoint_url=api_load.ENV["DYNAMODB_ENDPOINT"],
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        raw = api_load.raw_dynamodb()
         listing_id = uuid.uuid4().hex
         raw.put_item(TableName=tables["listings"], Item=api_load.listing_item(listing_id))
         raw.put_item(
