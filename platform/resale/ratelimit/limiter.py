@@ -75,9 +75,12 @@ class RateLimiterUnavailable(ServiceUnavailable):
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    retry_after_seconds: int
     granted: int = 0
     next_token_seconds: float = 0.0
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(1, math.ceil(self.next_token_seconds))
 
 
 @cache
@@ -112,7 +115,6 @@ def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1, qu
         raise RateLimiterUnavailable("The rate limiter is unreachable; retry shortly.") from exc
     return Decision(
         allowed=int(granted) > 0,
-        retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)),
         granted=int(granted),
         next_token_seconds=int(retry_ms) / 1000,
     )
