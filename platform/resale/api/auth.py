@@ -50,18 +50,6 @@ class TenantIsServing(BasePermission):
         return principal.tenant_status == Tenant.Status.ACTIVE
 
 
-def requires_scope(scope: str) -> type[BasePermission]:
-    class HasScope(BasePermission):
-        message = f"This API key lacks the '{scope}' scope."
-
-        def has_permission(self, request: Request, view) -> bool:
-            principal = request.auth
-            return isinstance(principal, ApiKeyPrincipal) and scope in principal.scopes
-
-    HasScope.__name__ = f"HasScope_{scope}"
-    return HasScope
-
-
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
     name = "ApiKey"

@@ -10,9 +10,8 @@ from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
 from resale.history.errors import BadCursor
 from resale.history.selectors import (
@@ -23,14 +22,12 @@ from resale.history.selectors import (
     history_page,
     history_verify,
 )
-from resale.streams.tenancy import tenant_models_for
 
 CSV_COLUMNS = ("seq", "event", "entity_type", "entity_id", "actor", "at", "old", "new", "hash", "prev_hash")
 
 
-class AuditApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [TenantIsServing, requires_scope("audit")]
+class AuditApi(TenantAPIView):
+    required_scopes = {"GET": "audit", "HEAD": "audit", "OPTIONS": "audit"}
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -81,7 +78,7 @@ class AuditEventsApi(AuditApi):
         data = params.validated_data
         try:
             items, next_cursor = history_page(
-                tenant_models=tenant_models_for(request.auth.tenant_id),
+                tenant_models=self.route.models,
                 history_filter=HistoryFilter(
                     entity_type=data.get("entity_type"),
                     entity_id=data.get("entity_id"),
@@ -107,7 +104,7 @@ class AuditVerifyApi(AuditApi):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        verification = history_verify(tenant_models=tenant_models_for(request.auth.tenant_id))
+        verification = history_verify(tenant_models=self.route.models)
         return Response(self.OutputSerializer(verification).data)
 
 
@@ -154,7 +151,7 @@ class AuditReportCsvApi(AuditApi):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         events = history_iter(
-            tenant_models=tenant_models_for(request.auth.tenant_id),
+            tenant_models=self.route.models,
             history_filter=HistoryFilter(
                 since=params.validated_data.get("since"), until=params.validated_data.get("until")
             ),

@@ -4,9 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
 from resale.history.errors import BadCursor
 from resale.search.selectors import BadSearchCursor, SearchCriteria, search_page
@@ -30,9 +29,7 @@ class SearchResultSerializer(serializers.Serializer):
         ref_name = "SearchResult"
 
 
-class SearchApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [TenantIsServing, requires_scope("read")]
+class SearchApi(TenantAPIView):
 
     class FilterSerializer(RequestSerializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
@@ -71,7 +68,7 @@ class SearchApi(APIView):
         )
         try:
             documents, next_cursor = search_page(
-                tenant_slug=request.auth.tenant_slug,
+                tenant_slug=self.route.slug,
                 criteria=criteria,
                 cursor=data.get("cursor"),
                 limit=data["limit"],

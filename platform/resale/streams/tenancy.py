@@ -1,6 +1,5 @@
 """Which tenant and table role a stream ARN belongs to, from the tenants' provisioning outputs."""
 
-from resale.routing import TenantModels, tenant_models
 from resale.streams.handler import CONSUMED_STATUSES
 from tenants.models import Tenant
 
@@ -20,8 +19,3 @@ def tenant_for_stream_arn(stream_arn: str) -> tuple[Tenant, str]:
                 return tenant, role
     raise UnknownStream(stream_arn)
 
-
-def tenant_models_for(tenant_id: int) -> TenantModels:
-    """The bound table models of an (API-key-resolved) tenant, from its recorded table names."""
-    tenant = Tenant.objects.get(id=tenant_id)
-    return tenant_models(tenant.slug, tenant.resources.get("tables") or {})

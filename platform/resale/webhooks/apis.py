@@ -4,9 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from resale.api.auth import ApiKeyAuthentication, TenantIsServing, requires_scope
+from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
 from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from resale.webhooks.services import (
@@ -20,12 +19,8 @@ from resale.webhooks.services import (
 )
 
 
-class WebhookApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-
-    def get_permissions(self):
-        scope = "read" if self.request.method == "GET" else "write"
-        return [TenantIsServing(), requires_scope(scope)()]
+class WebhookApi(TenantAPIView):
+    """Webhook endpoints: reads need ``read``, every other method ``write`` (the base's rule)."""
 
 
 class WebhookSerializer(serializers.Serializer):
@@ -85,25 +80,25 @@ class WebhooksApi(WebhookApi):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         subscription = webhook_subscription_create(
-            tenant_slug=request.auth.tenant_slug, actor=request.auth.actor, **payload.validated_data
+            tenant_slug=self.route.slug, actor=request.auth.actor, **payload.validated_data
         )
         return Response(self.CreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="webhooks_list", responses=ListSerializer)
     def get(self, request: Request) -> Response:
-        subscriptions = list(webhook_subscriptions_list(tenant_slug=request.auth.tenant_slug)[:100])
+        subscriptions = list(webhook_subscriptions_list(tenant_slug=self.route.slug)[:100])
         return Response(self.ListSerializer({"items": subscriptions, "next_cursor": None}).data)
 
 
 class WebhookDetailApi(WebhookApi):
     @extend_schema(responses=WebhookSerializer)
     def get(self, request: Request, webhook_id: str) -> Response:
-        subscription = webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        subscription = webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(WebhookSerializer(subscription).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, webhook_id: str) -> Response:
-        webhook_subscription_delete(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        webhook_subscription_delete(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,9 +120,9 @@ class WebhookDeliveriesApi(WebhookApi):
     def get(self, request: Request, webhook_id: str) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
         deliveries = webhook_deliveries_list(
-            tenant_slug=request.auth.tenant_slug,
+            tenant_slug=self.route.slug,
             webhook_id=webhook_id,
             status=params.validated_data.get("status"),
         )[:100]
@@ -137,13 +132,13 @@ class WebhookDeliveriesApi(WebhookApi):
 class WebhookDeliveryRedriveApi(WebhookApi):
     @extend_schema(request=None, responses=DeliverySerializer)
     def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
-        webhook_subscription_get(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
-        delivery = webhook_delivery_redrive(tenant_slug=request.auth.tenant_slug, delivery_id=delivery_id)
+        webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
+        delivery = webhook_delivery_redrive(tenant_slug=self.route.slug, delivery_id=delivery_id)
         return Response(DeliverySerializer(delivery).data)
 
 
 class WebhookTestApi(WebhookApi):
     @extend_schema(request=None, responses={202: DeliverySerializer})
     def post(self, request: Request, webhook_id: str) -> Response:
-        delivery = webhook_test_send(tenant_slug=request.auth.tenant_slug, webhook_id=webhook_id)
+        delivery = webhook_test_send(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
