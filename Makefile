@@ -12,3 +12,4 @@ test:
 
 lint: setup
 	.venv/bin/ruff check .
+	PYTHONPATH=platform:. .venv/bin/lint-imports

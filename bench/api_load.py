@@ -294,18 +294,24 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait(5)
 
 
-def memory_per_bound_tenant(count: int = 1000) -> dict:
-    """Bytes one process holds per bound tenant (6 tables), shared connection vs PynamoDB's default."""
-    from pynamodb.models import Model
-    from resale.routing import shared_connection, tenant_models
+def _mem_tables(slug: str) -> tuple[tuple[str, str], ...]:
     from resale.tables import TENANT_TABLE_MODELS
 
-    shared_connection()  # the one client, built before measuring
+    return tuple((role, f"{slug}-{role}") for role in TENANT_TABLE_MODELS)
+
+
+def memory_per_bound_tenant(count: int = 1000) -> dict:
+    """Bytes one process holds per bound tenant (6 tables, its own credentials) vs PynamoDB's default."""
+    from pynamodb.models import Model
+    from resale.binding import TenantRef, tenant_models
+    from resale.tables import TENANT_TABLE_MODELS
+
+    tenant_models(TenantRef(slug="mem-warm", table_names=_mem_tables("mem-warm")))  # shared pool, signer code
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for i in range(count):
-        models = tenant_models(f"mem-{i}", {role: f"mem-{i}-{role}" for role in TENANT_TABLE_MODELS})
+        models = tenant_models(TenantRef(slug=f"mem-{i}", table_names=_mem_tables(f"mem-{i}")))
         for role in TENANT_TABLE_MODELS:
             getattr(models, role)._get_connection()
     gc.collect()

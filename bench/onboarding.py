@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,16 @@ def start(stack: ExitStack, command: list[str], env: dict, log: Path) -> subproc
     return process
 
 
-def start_platform(stack: ExitStack, args: argparse.Namespace) -> Api:
+@dataclass
+class Platform:
+    api: Api
+    env: dict
+    logs: Path
+    processes: dict[str, int] = field(default_factory=dict)
+    """Process ids by name (each the leader of its process group)."""
+
+
+def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer: bool = False) -> Platform:
     logs = ROOT / ".local" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     env = {
@@ -140,15 +150,17 @@ def start_platform(stack: ExitStack, args: argparse.Namespace) -> Api:
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True)
 
-    start(stack, ["scripts/dynamodb-local.sh", "--in-memory"], env, logs / "dynamodb.log")
-    start(
+    processes = {
+        "dynamodb": start(stack, ["scripts/dynamodb-local.sh", "--in-memory"], env, logs / "dynamodb.log")
+    }
+    processes["web"] = start(
         stack,
         [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(args.port),
          "--workers", "2", "--blocking-threads", "8", "control_plane.wsgi:application"],
         env,
         logs / "web.log",
     )  # fmt: skip
-    start(
+    processes["worker"] = start(
         stack,
         [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "--loglevel", "WARNING",
          "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
@@ -156,12 +168,16 @@ def start_platform(stack: ExitStack, args: argparse.Namespace) -> Api:
         env,
         logs / "worker.log",
     )  # fmt: skip
+    if with_consumer:
+        processes["consumer"] = start(
+            stack, [*manage, "consume_streams"], {**env, "STREAMS_METRICS_PORT": "0"}, logs / "consumer.log"
+        )
     api = Api(f"http://127.0.0.1:{args.port}")
     wait_until(lambda: api.call("GET", "/healthz")[0] == 200, "the web server")
     wait_until(lambda: api.call("GET", "/readyz")[0] == 200, "DynamoDB, PostgreSQL and Redis to be ready")
     api.login("bench-staff", "bench-staff-password")
     print(f"started the platform on 127.0.0.1:{args.port} (logs in {logs})")
-    return api
+    return Platform(api=api, env=env, logs=logs, processes={name: p.pid for name, p in processes.items()})
 
 
 def main() -> None:
@@ -185,7 +201,7 @@ def main() -> None:
             api = Api(args.url)
             api.login(args.username, args.password)
         else:
-            api = start_platform(stack, args)
+            api = start_platform(stack, args).api
 
         onboard_one(api, args.tier)  # warm-up: imports, connection pools, the cell
         sequential = [onboard_one(api, args.tier) for _ in range(args.n)]

@@ -55,11 +55,10 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from httpkit.dynamo import dynamodb_client
+    from resale.binding import tenant_dynamodb_client, tenant_models
     from resale.history.selectors import history_iter
     from resale.history.services import read_head
     from resale.models import SearchDocument
-    from resale.routing import tenant_models
 
     from provisioning.onboarding import onboarding_run_create, run_onboarding
     from tenants.services import tenant_create
@@ -68,7 +67,7 @@ def main() -> None:
     tenant = tenant_create(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
     run_onboarding(onboarding_run_create(tenant).id)
     tenant.refresh_from_db()
-    models = tenant_models(slug, tenant.resources["tables"])
+    models = tenant_models(tenant)
 
     consumer = subprocess.Popen(
         [
@@ -137,7 +136,7 @@ def main() -> None:
             thread.join()
         elapsed = time.monotonic() - started
         deadline = time.monotonic() + 120
-        while read_head(dynamodb_client(), models.history.Meta.table_name)[0] < writes:
+        while read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0] < writes:
             if time.monotonic() > deadline:
                 raise SystemExit("the consumer did not catch up within 120 s")
             time.sleep(0.5)

@@ -125,9 +125,6 @@ DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
 DYNAMODB_TRANSPORT = env("DYNAMODB_TRANSPORT", "wire")
 if DYNAMODB_TRANSPORT not in {"wire", "botocore"}:
     raise RuntimeError("DYNAMODB_TRANSPORT must be 'wire' or 'botocore'")
-# In AWS: each tenant's data-plane calls use STS credentials of the IAM role its provisioning
-# recorded (resources["role_arn"]), at the cost of one DynamoDB client per tenant.
-DYNAMODB_ASSUME_TENANT_ROLES = env_bool("DYNAMODB_ASSUME_TENANT_ROLES", False)
 
 # The tenant API (platform/resale).
 # How long a tenant's routing (tables, status, schema) is cached in-process; suspensions and
@@ -196,6 +193,11 @@ CELERY_BEAT_SCHEDULE = {
 STREAMS_LEASE_SECONDS = float(env("STREAMS_LEASE_SECONDS", "15"))
 STREAMS_DISCOVERY_SECONDS = float(env("STREAMS_DISCOVERY_SECONDS", "10"))
 STREAMS_POLL_IDLE_SECONDS = float(env("STREAMS_POLL_IDLE_SECONDS", "0.2"))
+# An idle shard is read after a delay doubling from STREAMS_POLL_IDLE_SECONDS up to this cap, and
+# at once after a write to its tenant is noted (resale.streams.wake, flushed to Redis this often).
+STREAMS_IDLE_BACKOFF_MAX_SECONDS = float(env("STREAMS_IDLE_BACKOFF_MAX_SECONDS", "30"))
+STREAMS_WAKE_FLUSH_SECONDS = float(env("STREAMS_WAKE_FLUSH_SECONDS", "0.2"))
+STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "300"))
 STREAMS_BATCH_LIMIT = int(env("STREAMS_BATCH_LIMIT", "500"))
 STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics endpoint
 HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "history-exports")))

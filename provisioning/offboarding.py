@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from httpkit.dynamo import dynamodb_client
+from resale.binding import tenant_dynamodb_client
 
 from provisioning.dynamo_apply import describe_table_or_none
 from provisioning.engines.base import program_config
@@ -93,7 +93,7 @@ def export_tables(run: ProvisioningRun) -> None:
 
     Export and verification are one step: a failed verification is retried by exporting again.
     """
-    client = dynamodb_client()
+    client = tenant_dynamodb_client(run.tenant)
     directory = export_dir(run)
     directory.mkdir(parents=True, exist_ok=True)
     tables = {}

@@ -7,7 +7,7 @@ Tenant.resources: what the data plane routes by and the stream consumer reads) -
 """
 
 from django.contrib.auth import get_user_model
-from httpkit.dynamo import dynamodb_client
+from resale.binding import tenant_dynamodb_client
 
 from provisioning.cells import place_tenant_in_cell
 from provisioning.dynamo_apply import wait_until_active
@@ -48,7 +48,7 @@ def apply_program(run: ProvisioningRun) -> None:
 
 def check_tables(run: ProvisioningRun) -> None:
     """Each table is ACTIVE with its indexes and answers a consistent read."""
-    client = dynamodb_client()
+    client = tenant_dynamodb_client(run.tenant)
     for role, name in run.outputs["tables"].items():
         try:
             wait_until_active(client, name, timeout=60)

@@ -17,7 +17,3 @@ def tenant_list(*, status: str | None = None, search: str | None = None) -> Quer
 def tenant_get(*, slug: str) -> Tenant:
     return Tenant.objects.select_related("cell").get(slug=slug)
 
-
-def tenant_table_names(tenant: Tenant) -> dict[str, str]:
-    """The tenant's table names by role, as recorded by provisioning; never derived from input."""
-    return dict(tenant.resources.get("tables", {}))

@@ -62,10 +62,13 @@ def celery_eager():
 
 @pytest.fixture
 def ddb(dynamodb_local):
-    """A boto3 DynamoDB client on the session's DynamoDB Local."""
-    from httpkit.dynamo import dynamodb_client
+    """``ddb(tenant)``: a boto3 DynamoDB client in that tenant's namespace (a Tenant, or a slug)."""
+    from resale.binding import TenantRef, tenant_dynamodb_client
 
-    return dynamodb_client()
+    def client_for(tenant):
+        return tenant_dynamodb_client(TenantRef(slug=tenant) if isinstance(tenant, str) else tenant)
+
+    return client_for
 
 
 @pytest.fixture

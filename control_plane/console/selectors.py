@@ -1,4 +1,4 @@
-"""The console's reads of a tenant's data, through the tenant-bound models of ``resale.routing``.
+"""The console's reads of a tenant's data, through the tenant-bound models of ``resale.binding``.
 
 These are the patterns the data plane has no selector for: orders by buyer or status, the
 per-day counts of the usage charts, and the history browser's newest-first pages; listings and
@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pynamodb.models import Model
+from resale.binding import TenantModels, TenantNotRoutable, tenant_models
 from resale.history.services import EVENTS_CHAIN
-from resale.routing import TenantModels, TenantNotRoutable, tenant_models
 
 from provisioning.models import ProvisioningRun
 from tenants.models import Tenant
-from tenants.selectors import tenant_list, tenant_table_names
+from tenants.selectors import tenant_list
 
 PAGE_SIZE = 50
 HISTORY_LIMIT = 100
@@ -36,7 +36,7 @@ class Page:
 def tenant_tables(tenant: Tenant) -> TenantModels | None:
     """The tenant's bound models, or None while it has no recorded tables."""
     try:
-        return tenant_models(tenant.slug, tenant_table_names(tenant))
+        return tenant_models(tenant)
     except TenantNotRoutable:
         return None
 

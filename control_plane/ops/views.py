@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from httpkit.problems import problem_response
-from httpkit.readiness import dependency_statuses
+
+from control_plane.ops.readiness import dependency_statuses
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -106,7 +106,10 @@ class WireSettings:
 
 
 class DynamoDBWire:
-    """Sends item operations for one endpoint and one set of credentials through one pool.
+    """Sends item operations for one endpoint and one set of credentials through a pool of connections.
+
+    Wires of several credentials (one per tenant) may share one ``CurlHandlePool``: a kept-alive
+    connection carries no identity, every request is signed on its own.
 
     ``credentials`` returns botocore credentials (refreshable ones refresh themselves);
     it is read on every call, so rotated or assumed-role credentials are always current.
@@ -116,12 +119,17 @@ class DynamoDBWire:
     made within ``connect_timeout_seconds``.
     """
 
-    def __init__(self, settings: WireSettings, credentials: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        settings: WireSettings,
+        credentials: Callable[[], Any],
+        handles: "CurlHandlePool | None" = None,
+    ) -> None:
         self.settings = settings
         self._credentials = credentials
         self._url = settings.endpoint_url.rstrip("/") + "/"
         self._signer = DynamoDBSigner(host=urlsplit(self._url).netloc, region=settings.region)
-        self._handles = CurlHandlePool(self._new_handle, max_idle=settings.max_pool_connections)
+        self._handles = handles or CurlHandlePool(self.new_handle, max_idle=settings.max_pool_connections)
 
     def call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
         """Sends one item operation, retrying as botocore's standard mode would; returns its result."""
@@ -145,7 +153,8 @@ class DynamoDBWire:
                     raise
             time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
 
-    def _new_handle(self) -> pycurl.Curl:
+    def new_handle(self) -> pycurl.Curl:
+        """A curl handle for this endpoint and these timeouts (the same for every set of credentials)."""
         handle = pycurl.Curl()
         handle.setopt(pycurl.URL, self._url)
         handle.setopt(pycurl.POST, 1)

@@ -1,7 +1,7 @@
 """The PynamoDB models of a tenant's tables: attributes, keys, indexes, streams and TTL.
 
 These classes are unbound (``table_name`` is None) and cannot reach any table: a request
-works with a subclass bound to one tenant's tables (see ``resale.routing``). The Pulumi
+works with a subclass bound to one tenant's tables (see ``resale.binding``). The Pulumi
 tenant program declares its tables from these same classes (see ``provisioning.table_specs``),
 so schema and infrastructure cannot drift apart.
 """

@@ -3,7 +3,7 @@
 Read from the registry and cached in-process for ``TENANT_ROUTE_CACHE_SECONDS``, so the hot
 paths (the redirect, every API call) do not query PostgreSQL each time, and a suspension or a
 schema change still takes effect within seconds. The bound classes themselves are cached for
-the life of the process (see ``resale.routing``).
+the life of the process (see ``resale.binding``).
 """
 
 import time
@@ -13,9 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from resale.routing import TenantModels, TenantNotRoutable, tenant_models
+from resale.binding import TenantModels, TenantNotRoutable, tenant_models
 from tenants.models import Tenant
-from tenants.selectors import tenant_table_names
 from tenants.tiers import TierPolicy, tier_policy
 
 
@@ -46,7 +45,7 @@ def _load_route(slug: str) -> TenantRoute | None:
     if tenant is None:
         return None
     try:
-        models = tenant_models(tenant.slug, tenant_table_names(tenant), tenant.resources.get("role_arn"))
+        models = tenant_models(tenant)
     except TenantNotRoutable:
         return None
     return TenantRoute(

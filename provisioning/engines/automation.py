@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from pulumi import automation as auto
+from resale.binding import local_access_key_id
 
 from provisioning.engines.base import Deployment
 from provisioning.engines.evaluation import PROGRAM_MAIN, PROJECT, ProgramConfig
@@ -89,7 +90,8 @@ def automation_stack_config(config: ProgramConfig) -> dict[str, auto.ConfigValue
                 "aws:skipCredentialsValidation": auto.ConfigValue("true"),
                 "aws:skipRequestingAccountId": auto.ConfigValue("true"),
                 "aws:skipMetadataApiCheck": auto.ConfigValue("true"),
-                "aws:accessKey": auto.ConfigValue(settings.AWS_ACCESS_KEY_ID, secret=True),
+                # The tenant's own namespace on DynamoDB Local, as the local engine applies it.
+                "aws:accessKey": auto.ConfigValue(local_access_key_id(config.slug), secret=True),
                 "aws:secretKey": auto.ConfigValue(settings.AWS_SECRET_ACCESS_KEY, secret=True),
             }
         )

@@ -1,14 +1,15 @@
 """The local engine: the tenant program evaluated under Pulumi's mocks, its tables applied with boto3.
 
-Tables go to the configured DynamoDB endpoint (DynamoDB Local here) through the idempotent
-applier; what has no local counterpart (IAM, Lambda, SQS, event source mappings, log groups,
-and a table's tags, point-in-time recovery and replicas) is recorded as declared, never as
-created. The stream consumers that the program declares run locally as the platform's own
-consumer process, which finds the tenant's streams in its recorded outputs.
+Tables go to the configured DynamoDB endpoint (DynamoDB Local here), in the tenant's own namespace
+(its credentials, from ``resale.binding``), through the idempotent applier; what has no local
+counterpart (IAM, Lambda, SQS, event source mappings, log groups, and a table's tags,
+point-in-time recovery and replicas) is recorded as declared, never as created. The stream
+consumers that the program declares run locally as the platform's own consumer process, which
+finds the tenant's streams in its recorded outputs.
 """
 
 from django.conf import settings
-from httpkit.dynamo import dynamodb_client
+from resale.binding import TenantRef, tenant_dynamodb_client
 
 from provisioning.dynamo_apply import apply_table, delete_table, plan_table, wait_until_gone
 from provisioning.engines.base import Deployment
@@ -30,7 +31,7 @@ class LocalEngine:
         declared = evaluate_program(config, timeout=settings.PROVISIONING_EVALUATION_TIMEOUT)
         specs = table_specs_from_declared(declared)
         declared_only = declared_only_records(declared)
-        client = dynamodb_client()
+        client = tenant_dynamodb_client(TenantRef(slug=config.slug))
         plan = [plan_table(client, spec).as_dict() for spec in specs] + declared_only
         result = [apply_table(client, spec).as_dict() for spec in specs] + declared_only
         outputs = {
@@ -42,7 +43,7 @@ class LocalEngine:
         return Deployment(plan=plan, result=result, outputs=outputs)
 
     def destroy(self, config: ProgramConfig, *, table_names: list[str]) -> list[dict]:
-        client = dynamodb_client()
+        client = tenant_dynamodb_client(TenantRef(slug=config.slug))
         result = []
         for name in table_names:
             result.append(delete_table(client, name).as_dict())

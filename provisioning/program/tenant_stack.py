@@ -121,7 +121,7 @@ def tenant_access_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def assume_role_policy(trusted_principal_arns: Sequence[str]) -> dict:
+def assume_role_policy(slug: str, trusted_principal_arns: Sequence[str]) -> dict:
     statements = [
         {
             "Effect": "Allow",
@@ -130,11 +130,14 @@ def assume_role_policy(trusted_principal_arns: Sequence[str]) -> dict:
         }
     ]
     if trusted_principal_arns:
+        # The platform assumes the role with the tenant as session tag (resale.binding); a session
+        # tagged with any other tenant is refused.
         statements.append(
             {
                 "Effect": "Allow",
                 "Principal": {"AWS": sorted(trusted_principal_arns)},
-                "Action": "sts:AssumeRole",
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {"StringEquals": {"aws:RequestTag/tenant": slug}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
@@ -223,7 +226,7 @@ class TenantStack(pulumi.ComponentResource):
             f"{name}-role",
             name=f"{args.resource_prefix}-{args.slug}-data",
             description=f"Reaches only the tables and streams of tenant {args.slug}",
-            assume_role_policy=json.dumps(assume_role_policy(args.trusted_principal_arns)),
+            assume_role_policy=json.dumps(assume_role_policy(args.slug, args.trusted_principal_arns)),
             tags=tags,
             opts=child,
         )

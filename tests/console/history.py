@@ -3,10 +3,9 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from httpkit.dynamo import dynamodb_client
+from resale.binding import TenantModels, tenant_dynamodb_client
 from resale.history.chain import event_hash
 from resale.history.services import EVENTS_CHAIN, HEAD_CHAIN
-from resale.routing import TenantModels
 
 
 def history_write(tables: TenantModels, events: list[dict], *, start: datetime | None = None) -> list:
@@ -36,7 +35,7 @@ def history_write(tables: TenantModels, events: list[dict], *, start: datetime |
         written.append(item)
         prev_hash = item.hash
     if written:
-        dynamodb_client().put_item(
+        tenant_dynamodb_client(tables.tenant).put_item(
             TableName=tables.history.Meta.table_name,
             Item={
                 "chain": {"S": HEAD_CHAIN},

@@ -132,6 +132,7 @@ def test_the_consumers_bookkeeping_items_are_not_events(auditor_tenant, history_
     tenant, client, tables = auditor_tenant
     written = history_writer(tables, EVENTS[:2])
     table = tables.history.Meta.table_name
+    ddb = ddb(tables.tenant)
     ddb.put_item(
         TableName=table,
         Item={

@@ -7,13 +7,17 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
 
 def test_applying_specs_twice_creates_then_changes_nothing(ddb, unique_slug):
-    specs = tenant_table_specs(unique_slug(), "standard")
+    slug = unique_slug()
+    specs = tenant_table_specs(slug, "standard")
+    ddb = ddb(slug)
     assert {apply_table(ddb, spec).action for spec in specs} == {CREATED}
     assert {apply_table(ddb, spec).action for spec in specs} == {UNCHANGED}
 
 
 def test_created_tables_have_the_keys_indexes_streams_and_ttl_of_the_models(ddb, unique_slug):
-    specs = {spec.role: spec for spec in tenant_table_specs(unique_slug(), "standard")}
+    slug = unique_slug()
+    specs = {spec.role: spec for spec in tenant_table_specs(slug, "standard")}
+    ddb = ddb(slug)
     for spec in specs.values():
         apply_table(ddb, spec)
     listings = ddb.describe_table(TableName=specs["listings"].name)["Table"]
@@ -30,11 +34,10 @@ def test_created_tables_have_the_keys_indexes_streams_and_ttl_of_the_models(ddb,
     assert "StreamSpecification" not in history
 
 
-def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(own_dynamodb_local, unique_slug):
-    from httpkit.dynamo import dynamodb_client
-
-    ddb = dynamodb_client()
-    spec = next(s for s in tenant_table_specs(unique_slug(), "standard") if s.role == "orders")
+def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(ddb, unique_slug):
+    slug = unique_slug()
+    ddb = ddb(slug)
+    spec = next(s for s in tenant_table_specs(slug, "standard") if s.role == "orders")
     apply_table(ddb, spec)
     changed = type(spec)(
         **{

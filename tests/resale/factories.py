@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
+from resale.binding import TenantModels, tenant_models
 from resale.models import StreamShard
-from resale.routing import TenantModels, tenant_models
 from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
 
 _titles = itertools.count(1)
@@ -18,7 +18,7 @@ def now_iso() -> str:
 
 
 def models_of(tenant) -> TenantModels:
-    return tenant_models(tenant.slug, tenant.resources["tables"])
+    return tenant_models(tenant)
 
 
 def listing_create(models: TenantModels, *, actor: str = "api-key:test", **fields):
@@ -85,7 +85,11 @@ def link_and_click_create(models: TenantModels, *, actor: str = "api-key:test") 
 
 def in_process_consumer(name: str = "test-consumer") -> ShardStreamConsumer:
     return ShardStreamConsumer(
-        name=name, options=ConsumerOptions(lease_seconds=10, discovery_seconds=0, idle_seconds=0.05)
+        name=name,
+        # No backoff: every round reads every shard, so a drain sees what was written before it.
+        options=ConsumerOptions(
+            lease_seconds=10, discovery_seconds=0, idle_seconds=0.05, idle_backoff_max_seconds=0
+        ),
     )
 
 

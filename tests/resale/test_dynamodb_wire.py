@@ -12,7 +12,6 @@ import ssl
 import threading
 import time
 import zlib
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,8 +25,8 @@ from pynamodb.attributes import BinaryAttribute, BinarySetAttribute, UnicodeAttr
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+from resale.binding import TenantRef, _bind, tenant_connection
 from resale.dynamodb_wire import DynamoDBWire, WireSettings
-from resale.routing import shared_connection
 
 from tests.dynamodb_local import free_port
 
@@ -306,14 +305,16 @@ def test_tls_is_verified_against_the_ca_bundle_botocore_would_use(self_signed_ce
         server.close()
 
 
-def test_the_shared_connection_hands_botocores_ca_bundle_to_the_wire(monkeypatch, tmp_path):
-    from resale.routing import connection_settings
-
+def test_a_tenant_connection_hands_botocores_ca_bundle_to_the_wire(monkeypatch, tmp_path, settings):
     bundle = tmp_path / "corporate-ca.pem"
     bundle.write_text("")
     monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
-    connection = shared_connection(replace(connection_settings(), read_timeout_seconds=4.5))
+    settings.DYNAMODB_READ_TIMEOUT_SECONDS = 4.5  # a connection of its own, built with the bundle set
+    connection = tenant_connection(TenantRef(slug="ca-bundle"))
     assert connection.wire.settings.ca_bundle == str(bundle)
+
+
+ddb_ref = TenantRef(slug="wire")
 
 
 class BinaryThing(Model):
@@ -328,16 +329,15 @@ class BinaryThing(Model):
 
 @pytest.fixture
 def binary_model(dynamodb_local, ddb):
-    """A throwaway table reached through the shared (wire) connection, as tenant tables are."""
-    from resale.routing import _bind
-
+    """A throwaway table of a tenant of its own, reached through the wire as tenant tables are."""
+    ddb = ddb("wire")
     ddb.create_table(
         TableName="wire-binary",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    yield _bind(BinaryThing, slug="wire", table_name="wire-binary", connection=shared_connection())
+    yield _bind(BinaryThing, slug="wire", table_name="wire-binary", connection=tenant_connection(ddb_ref))
     ddb.delete_table(TableName="wire-binary")
 
 
@@ -345,7 +345,7 @@ def binary_model(dynamodb_local, ddb):
 def test_binary_values_round_trip_as_bytes_through_dynamodb_local(binary_model, ddb):
     raw = bytes(range(256))
     binary_model(id="b", blob=raw, blobs={b"\x00\x01", b"\xff"}, label="B").save()
-    stored = ddb.get_item(TableName="wire-binary", Key={"id": {"S": "b"}})["Item"]
+    stored = ddb("wire").get_item(TableName="wire-binary", Key={"id": {"S": "b"}})["Item"]
     assert stored["blob"]["B"] == raw
     read = binary_model.get("b", consistent_read=True)
     assert (read.blob, read.blobs, read.label) == (raw, {b"\x00\x01", b"\xff"}, "B")
@@ -360,7 +360,7 @@ def test_dynamodb_locals_errors_reach_pynamodb_as_they_did_through_botocore(bina
     assert put.value.cause_response_code == "ConditionalCheckFailedException"
     with (
         pytest.raises(TransactWriteError) as transaction,
-        TransactWrite(connection=shared_connection()) as write,
+        TransactWrite(connection=tenant_connection(ddb_ref)) as write,
     ):
         write.save(binary_model(id="d", blob=b"3", blobs={b"3"}))
         write.save(binary_model(id="c", blob=b"4", blobs={b"4"}), condition=binary_model.id.does_not_exist())
@@ -371,7 +371,7 @@ def test_dynamodb_locals_errors_reach_pynamodb_as_they_did_through_botocore(bina
 
 @pytest.mark.ddblocal
 def test_item_operations_take_the_wire_and_table_operations_stay_on_botocore(binary_model, monkeypatch):
-    connection = shared_connection()
+    connection = tenant_connection(ddb_ref)
     sent = []
     original = connection.wire.call
     monkeypatch.setattr(connection.wire, "call", lambda op, kwargs: sent.append(op) or original(op, kwargs))

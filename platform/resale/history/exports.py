@@ -16,9 +16,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from resale.binding import tenant_models
 from resale.history.selectors import event_as_dict, history_iter
 from resale.models import HistoryExport
-from resale.routing import tenant_models
 from tenants.models import Tenant
 
 
@@ -40,7 +40,7 @@ def _sha256(path: Path) -> str:
 
 def history_export(*, tenant: Tenant, full: bool = False, directory: Path | None = None) -> ExportResult:
     """Exports the tenant's new events (all of them with ``full``) to one .jsonl.gz file."""
-    models = tenant_models(tenant.slug, tenant.resources.get("tables") or {})
+    models = tenant_models(tenant)
     previous = HistoryExport.objects.filter(tenant_slug=tenant.slug).order_by("-last_seq").first()
     after_seq = 0 if full or previous is None else previous.last_seq
     directory = Path(directory or settings.HISTORY_EXPORT_DIR) / tenant.slug

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from httpkit.dynamo import dynamodb_client
 from pynamodb.expressions.condition import Condition
 
+from resale.binding import TenantModels, tenant_dynamodb_client
 from resale.history.chain import GENESIS_HASH, event_hash
 from resale.history.services import EVENTS_CHAIN, read_head, rfc3339
-from resale.routing import TenantModels
 
 PAGE_SIZE = 500
 
@@ -149,7 +148,7 @@ def history_verify(*, tenant_models: TenantModels) -> Verification:
     or the first missing seq (a deleted event, or a truncated tail the head still counts).
     """
     model = tenant_models.history
-    head_seq, head_hash = read_head(dynamodb_client(), model.Meta.table_name)
+    head_seq, head_hash = read_head(tenant_dynamodb_client(tenant_models.tenant), model.Meta.table_name)
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     if head_seq:
         events = model.query(

@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from httpkit.dynamo import dynamodb_client
 
+from resale.binding import TenantModels, tenant_dynamodb_client
 from resale.history.chain import GENESIS_HASH, canonical_json, event_hash
 from resale.history.redaction import redact
-from resale.routing import TenantModels
 from resale.streams.records import EXPIRE, INSERT, MODIFY, StreamRecord
 
 logger = logging.getLogger(__name__)
@@ -184,7 +183,7 @@ def _chain(batch: list[StreamRecord], head: tuple[int, str], recorded_at: str) -
 
 def history_append(*, tenant_models: TenantModels, records: list[StreamRecord]) -> AppendResult:
     """Appends the records' events in their order; records already in the history are skipped."""
-    client = dynamodb_client()
+    client = tenant_dynamodb_client(tenant_models.tenant)
     table = tenant_models.history.Meta.table_name
     pending = list(records)
     appended: list[dict[str, Any]] = []

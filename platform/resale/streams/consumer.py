@@ -1,9 +1,14 @@
 """The long-running driver of the stream handler: shards, iterators, leases and checkpoints.
 
-- Discovery: every ``STREAMS_DISCOVERY_SECONDS`` the consumer reads the stream ARNs of every
-  tenant whose streams are read (``CONSUMED_STATUSES``) from its provisioning outputs and
-  records each shard (with its parent) in ``StreamShard``. New tenants are picked up without a
-  restart; the shards of an offboarded tenant are released and no longer read.
+- Discovery: every ``STREAMS_DISCOVERY_SECONDS`` the consumer reads the tenants whose streams
+  are read (``CONSUMED_STATUSES``) from the registry and records the shards (with their parents)
+  of each NEW tenant's streams in ``StreamShard``; a stream is described again when one of its
+  shards finishes (its children appear) and every ``STREAMS_REDISCOVERY_SECONDS`` in any case. New
+  tenants are picked up without a restart; the shards of an offboarded tenant are released.
+- Polling: a shard that answered records is read again at once; an idle one is read after a
+  delay that doubles with each empty read, up to ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, and at once
+  again when a write to its tenant is noted (``resale.streams.wake``). An idle fleet then costs
+  the store a read per shard per backoff cap, not one per ``STREAMS_POLL_IDLE_SECONDS``.
 - Order: a shard is read only after its parent is finished (read to its end after closing),
   so an item's changes, which follow the shard lineage, are applied in order.
 - Leases: a shard has one reader. A consumer takes a free or expired lease with a conditional
@@ -35,13 +40,14 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Now
-from httpkit.dynamo import dynamodb_streams_client
 
+from resale.binding import tenant_ref, tenant_streams_client
 from resale.models import StreamConsumer, StreamShard
 from resale.streams.handler import apply_stream_records
 from resale.streams.metrics import SHARDS_OWNED, STREAM_DUPLICATES, STREAM_LAG, STREAM_RECORDS
 from resale.streams.records import INSERT, MODIFY, StreamRecord, stream_record_from_raw
 from resale.streams.tenancy import consumed_tenants
+from resale.streams.wake import tenants_woken_since
 from resale.webhooks.services import webhook_deliveries_requeue
 from tenants.models import Tenant
 
@@ -59,8 +65,21 @@ class OwnedShard:
     shard_id: str
     checkpoint: str
     iterator: str | None = None
-    retry_at: float = 0.0
+    next_poll_at: float = 0.0
+    idle_polls: int = 0
     lag_seconds: float = 0.0
+
+    def polled(self, *, worked: bool, now: float, options: "ConsumerOptions") -> None:
+        """Schedules the next read: at once after records, later after each empty read."""
+        if worked:
+            self.idle_polls, self.next_poll_at = 0, 0.0
+            return
+        self.idle_polls += 1
+        delay = options.idle_seconds * 2 ** min(self.idle_polls, 16)
+        self.next_poll_at = now + min(options.idle_backoff_max_seconds, delay)
+
+    def wake(self) -> None:
+        self.idle_polls, self.next_poll_at = 0, 0.0
 
 
 @dataclass
@@ -68,6 +87,10 @@ class ConsumerOptions:
     lease_seconds: float = field(default_factory=lambda: settings.STREAMS_LEASE_SECONDS)
     discovery_seconds: float = field(default_factory=lambda: settings.STREAMS_DISCOVERY_SECONDS)
     idle_seconds: float = field(default_factory=lambda: settings.STREAMS_POLL_IDLE_SECONDS)
+    idle_backoff_max_seconds: float = field(
+        default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_SECONDS
+    )
+    rediscovery_seconds: float = field(default_factory=lambda: settings.STREAMS_REDISCOVERY_SECONDS)
     batch_limit: int = field(default_factory=lambda: settings.STREAMS_BATCH_LIMIT)
 
 
@@ -90,23 +113,30 @@ class ShardStreamConsumer:
     def __init__(self, *, name: str | None = None, options: ConsumerOptions | None = None) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.options = options or ConsumerOptions()
-        self.streams = dynamodb_streams_client()
         self.tenants: dict[str, Tenant] = {}
         self.owned: dict[int, OwnedShard] = {}
         self._next_discovery = 0.0
+        self._next_rediscovery = 0.0
+        self._described: set[str] = set()
+        self._wake_seen = 0.0
+        self._next_lag_publish = 0.0
         self._next_lease_round = 0.0
         self._next_requeue = 0.0
         self._next_renewal = 0.0
 
     # Discovery -------------------------------------------------------------------------------
 
-    def _stream_shards(self, stream_arn: str) -> list[dict]:
+    def _streams(self, tenant_slug: str):
+        """The streams client of the shard's tenant: its own credentials reach only its streams."""
+        return tenant_streams_client(self.tenants[tenant_slug])
+
+    def _stream_shards(self, tenant_slug: str, stream_arn: str) -> list[dict]:
         shards, start = [], None
         while True:
             kwargs = {"StreamArn": stream_arn}
             if start:
                 kwargs["ExclusiveStartShardId"] = start
-            description = self.streams.describe_stream(**kwargs)["StreamDescription"]
+            description = self._streams(tenant_slug).describe_stream(**kwargs)["StreamDescription"]
             shards.extend(description.get("Shards", []))
             start = description.get("LastEvaluatedShardId")
             if not start:
@@ -115,14 +145,20 @@ class ShardStreamConsumer:
     def discover(self) -> None:
         tenants = consumed_tenants()
         self.tenants = {tenant.slug: tenant for tenant in tenants if tenant.resources.get("tables")}
+        if time.monotonic() >= self._next_rediscovery:
+            self._described.clear()
+            self._next_rediscovery = time.monotonic() + self.options.rediscovery_seconds
         rows = []
         for tenant in self.tenants.values():
             for role, stream_arn in (tenant.resources.get("streams") or {}).items():
+                if stream_arn in self._described:
+                    continue
                 try:
-                    shards = self._stream_shards(stream_arn)
+                    shards = self._stream_shards(tenant.slug, stream_arn)
                 except (ClientError, BotoCoreError):
                     logger.warning("stream not readable", extra={"tenant": tenant.slug, "stream": stream_arn})
                     continue
+                self._described.add(stream_arn)
                 rows.extend(
                     StreamShard(
                         tenant_slug=tenant.slug,
@@ -248,7 +284,7 @@ class ShardStreamConsumer:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
         else:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        return self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
+        return self._streams(shard.tenant_slug).get_shard_iterator(**kwargs)["ShardIterator"]
 
     def _checkpoint(self, shard: OwnedShard, sequence_number: str, applied: int) -> bool:
         return bool(
@@ -265,7 +301,8 @@ class ShardStreamConsumer:
             finished=True, lease_owner="", lease_expires_at=None, lag_seconds=0
         )
         self.owned.pop(shard.row_id, None)
-        self._next_lease_round = 0.0
+        self._described.discard(shard.stream_arn)  # its children are found by the next discovery
+        self._next_discovery = self._next_lease_round = 0.0
         logger.info("shard finished", extra={"shard": shard.shard_id, "tenant": shard.tenant_slug})
 
     def poll_shard(self, shard: OwnedShard) -> bool:
@@ -273,7 +310,9 @@ class ShardStreamConsumer:
         if shard.iterator is None:
             shard.iterator = self._iterator(shard)
         try:
-            response = self.streams.get_records(ShardIterator=shard.iterator, Limit=self.options.batch_limit)
+            response = self._streams(shard.tenant_slug).get_records(
+                ShardIterator=shard.iterator, Limit=self.options.batch_limit
+            )
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "ExpiredIteratorException":
@@ -286,11 +325,8 @@ class ShardStreamConsumer:
             raise
         raw_records = response.get("Records", [])
         if raw_records:
-            tenant = self.tenants[shard.tenant_slug]
             records = [stream_record_from_raw(raw, shard.table_role) for raw in raw_records]
-            result = apply_stream_records(
-                tenant_slug=shard.tenant_slug, table_names=tenant.resources["tables"], records=records
-            )
+            result = apply_stream_records(tenant=tenant_ref(self.tenants[shard.tenant_slug]), records=records)
             shard.lag_seconds = max(0.0, (datetime.now(UTC) - record_time(records[-1])).total_seconds())
             if not self._checkpoint(shard, records[-1].sequence_number, result.appended):
                 logger.warning("lease lost before checkpoint", extra={"shard": shard.shard_id})
@@ -319,7 +355,18 @@ class ShardStreamConsumer:
             self._finish(shard)
         return bool(raw_records)
 
+    def _wake_written_tenants(self) -> None:
+        woken, self._wake_seen = tenants_woken_since(self._wake_seen)
+        if woken:
+            woken_set = set(woken)
+            for shard in self.owned.values():
+                if shard.tenant_slug in woken_set:
+                    shard.wake()
+
     def _publish_lag(self) -> None:
+        if time.monotonic() < self._next_lag_publish:
+            return
+        self._next_lag_publish = time.monotonic() + 1.0
         by_tenant: dict[str, float] = dict.fromkeys(self.tenants, 0.0)
         for shard in self.owned.values():
             by_tenant[shard.tenant_slug] = max(by_tenant.get(shard.tenant_slug, 0.0), shard.lag_seconds)
@@ -340,20 +387,24 @@ class ShardStreamConsumer:
         if now >= self._next_requeue:
             webhook_deliveries_requeue()
             self._next_requeue = now + REQUEUE_INTERVAL_SECONDS
+        self._wake_written_tenants()
         worked = False
         for shard in list(self.owned.values()):
-            if shard.retry_at > now:
+            if shard.next_poll_at > now:
                 continue
             if time.monotonic() >= self._next_renewal:
                 self.renew_leases()
             try:
-                worked = self.poll_shard(shard) or worked
+                applied = self.poll_shard(shard)
             except (ClientError, BotoCoreError, DatabaseError) as exc:
                 logger.warning(
                     "shard batch failed; retrying", extra={"shard": shard.shard_id, "error": str(exc)}
                 )
                 shard.iterator = None
-                shard.retry_at = now + 1.0
+                shard.next_poll_at = now + 1.0
+                continue
+            shard.polled(worked=applied, now=now, options=self.options)
+            worked = applied or worked
         self._publish_lag()
         return worked
 

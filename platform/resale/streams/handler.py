@@ -7,11 +7,10 @@ the webhook deliveries (unique per subscription and event). A driver acknowledge
 replays the records and the effects come out the same.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
+from resale.binding import TenantRef, tenant_models
 from resale.history.services import history_append
-from resale.routing import tenant_models
 from resale.search.services import search_documents_apply
 from resale.streams.records import StreamRecord
 from resale.webhooks.events import webhook_event_for
@@ -29,13 +28,12 @@ class BatchResult:
     duplicates: int
 
 
-def apply_stream_records(
-    *, tenant_slug: str, table_names: Mapping[str, str], records: list[StreamRecord]
-) -> BatchResult:
+def apply_stream_records(*, tenant: TenantRef, records: list[StreamRecord]) -> BatchResult:
     """Applies one shard's records, in their order, to the tenant's history, search and webhooks."""
     if not records:
         return BatchResult(appended=0, duplicates=0)
-    models = tenant_models(tenant_slug, table_names)
+    models = tenant_models(tenant)
+    tenant_slug = tenant.slug
     appended = history_append(tenant_models=models, records=records)
     search_documents_apply(tenant_slug=tenant_slug, records=records)
     events = [webhook_event_for(tenant_slug=tenant_slug, record=record) for record in records]

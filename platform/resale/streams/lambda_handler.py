@@ -16,6 +16,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 django.setup()
 
+from resale.binding import tenant_ref  # noqa: E402
 from resale.streams.handler import apply_stream_records  # noqa: E402
 from resale.streams.records import stream_record_from_raw  # noqa: E402
 from resale.streams.tenancy import tenant_for_stream_arn  # noqa: E402
@@ -36,8 +37,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]
                     break
                 run.append(raw)
             apply_stream_records(
-                tenant_slug=tenant.slug,
-                table_names=tenant.resources["tables"],
+                tenant=tenant_ref(tenant),
                 records=[stream_record_from_raw(raw, role) for raw in run],
             )
             done += len(run)

@@ -8,7 +8,7 @@ def tenant_tables_in_dynamodb(ddb):
     def list_for(slug: str) -> set[str]:
         names, start = [], None
         while True:
-            page = ddb.list_tables(**({"ExclusiveStartTableName": start} if start else {}), Limit=100)
+            page = ddb(slug).list_tables(**({"ExclusiveStartTableName": start} if start else {}), Limit=100)
             names += page["TableNames"]
             start = page.get("LastEvaluatedTableName")
             if not start:

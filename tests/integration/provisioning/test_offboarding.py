@@ -40,6 +40,7 @@ def test_offboarding_exports_every_table_verifies_the_counts_then_deletes_the_ta
 ):
     tenant = provisioned_tenant()
     tables = dict(tenant.resources["tables"])
+    ddb = ddb(tenant)
     listings = put_listings(ddb, tables["listings"], 130)
     ddb.put_item(TableName=tables["clicks"], Item={"code": {"S": "c1"}, "clicked_at": {"S": "2026-01-01"}})
 
@@ -73,6 +74,7 @@ def test_an_export_that_disagrees_with_the_table_deletes_nothing_and_a_retry_exp
 ):
     tenant = provisioned_tenant()
     tables = dict(tenant.resources["tables"])
+    ddb = ddb(tenant)
     put_listings(ddb, tables["listings"], 3)
     real_export = offboarding._export_table
 

@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from httpkit.dynamo import dynamodb_client
+from resale.binding import tenant_dynamodb_client
 
 from provisioning import onboarding
 from provisioning.models import ProvisioningRun
@@ -10,6 +10,7 @@ from provisioning.onboarding import ONBOARDING_STEPS, onboarding_run_create, run
 from provisioning.services import retry_onboarding, start_onboarding
 from tenants.models import Membership, Tenant, TenantEvent
 from tenants.services import tenant_create
+from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -34,7 +35,7 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
         assert tenant_tables_in_dynamodb(tenant.slug) == {f"resale-{tenant.slug}-{role}" for role in ROLES}
         assert tenant.resources["tables"] == {role: f"resale-{tenant.slug}-{role}" for role in ROLES}
         tables = {
-            role: ddb.describe_table(TableName=name)["Table"]
+            role: ddb(tenant).describe_table(TableName=name)["Table"]
             for role, name in tenant.resources["tables"].items()
         }
         assert keys(tables["listings"]) == {"id": "HASH"}
@@ -58,7 +59,7 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
                 assert stream is None
             assert table["DeletionProtectionEnabled"] is True
             assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-            ttl = ddb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
+            ttl = ddb(tenant).describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
             if role in ("clicks", "idempotency"):
                 assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
             else:
@@ -105,7 +106,7 @@ def test_a_premium_tenant_streams_every_table_for_its_replicas_but_only_model_st
 ):
     tenant = provisioned_tenant(tier="premium")
     for name in tenant.resources["tables"].values():
-        stream = ddb.describe_table(TableName=name)["Table"]["StreamSpecification"]
+        stream = ddb(tenant).describe_table(TableName=name)["Table"]["StreamSpecification"]
         assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert set(tenant.resources["streams"]) == HISTORY_FEEDING
     replicas = [
@@ -113,30 +114,6 @@ def test_a_premium_tenant_streams_every_table_for_its_replicas_but_only_model_st
     ]
     assert {tuple(e["replica_regions"]) for e in replicas} == {("us-west-2",)}
     assert {e["action"] for e in replicas} == {"declared"}
-
-
-NEW_INDEX_SITECUSTOMIZE = """
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from resale import tables
-
-
-class OrdersByListing(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_listing"
-        projection = AllProjection()
-        billing_mode = "PAY_PER_REQUEST"
-
-    listing_id = UnicodeAttribute(hash_key=True)
-    created_at = UnicodeAttribute(range_key=True)
-
-
-class OrderWithListingIndex(tables.Order):
-    by_listing = OrdersByListing()
-
-
-tables.TENANT_TABLE_MODELS["orders"] = OrderWithListingIndex
-"""
 
 
 def test_a_new_index_in_a_model_is_planned_and_applied_as_a_change(
@@ -155,7 +132,7 @@ def test_a_new_index_in_a_model_is_planned_and_applied_as_a_change(
     assert {entry["action"] for table, entry in planned.items() if table != orders} == {"unchanged"}
     applied = {entry["table"]: entry for entry in run.result if "table" in entry}
     assert applied[orders]["action"] == "changed"
-    described = dynamodb_client().describe_table(TableName=orders)["Table"]
+    described = tenant_dynamodb_client(tenant).describe_table(TableName=orders)["Table"]
     assert set(indexes(described)) == {"by_buyer", "by_status", "by_listing"}
 
 

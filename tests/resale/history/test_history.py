@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from httpkit.dynamo import dynamodb_client
+from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import HistoryFilter, history_iter, history_verify
 
 from tests.resale.factories import (
@@ -90,7 +90,7 @@ def test_an_event_altered_in_storage_is_detected_and_named(provisioned_tenant):
         listing_create(models)
     drain(in_process_consumer())
     assert history_verify(tenant_models=models).ok
-    dynamodb_client().update_item(
+    tenant_dynamodb_client(tenant).update_item(
         TableName=models.history.Meta.table_name,
         Key={"chain": {"S": "events"}, "seq": {"N": "4"}},
         UpdateExpression="SET actor = :someone",
@@ -106,7 +106,7 @@ def test_a_deleted_event_is_detected_and_named(provisioned_tenant):
     for _ in range(4):
         listing_create(models)
     drain(in_process_consumer())
-    dynamodb_client().delete_item(
+    tenant_dynamodb_client(tenant).delete_item(
         TableName=models.history.Meta.table_name, Key={"chain": {"S": "events"}, "seq": {"N": "4"}}
     )
     verification = history_verify(tenant_models=models)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from httpkit.dynamo import dynamodb_client
+from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import history_iter, history_verify
 from resale.history.services import read_head
 from resale.models import StreamShard
@@ -105,10 +105,9 @@ def consumers(dynamodb_local, tmp_path):
 def _wait_for_history(models, count: int, timeout: float = 90) -> None:
     table = models.history.Meta.table_name
     deadline = time.monotonic() + timeout
-    while read_head(dynamodb_client(), table)[0] < count:
-        assert time.monotonic() < deadline, (
-            f"history stuck at {read_head(dynamodb_client(), table)[0]}/{count}"
-        )
+    client = tenant_dynamodb_client(models.tenant)
+    while read_head(client, table)[0] < count:
+        assert time.monotonic() < deadline, f"history stuck at {read_head(client, table)[0]}/{count}"
         time.sleep(0.25)
     time.sleep(2)
 
@@ -154,7 +153,7 @@ def test_a_consumer_killed_mid_load_and_restarted_loses_nothing_and_duplicates_n
     writer = threading.Thread(target=lambda: written.append(_write_load(models, 40, 3, 0.01)))
     writer.start()
     deadline = time.monotonic() + 60
-    while read_head(dynamodb_client(), models.history.Meta.table_name)[0] < 30:
+    while read_head(tenant_dynamodb_client(models.tenant), models.history.Meta.table_name)[0] < 30:
         assert time.monotonic() < deadline, "the first consumer applied nothing"
         time.sleep(0.05)
     lag_series = f'resale_stream_lag_seconds{{tenant="{tenant.slug}"}}'

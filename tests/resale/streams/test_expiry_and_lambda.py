@@ -3,7 +3,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from httpkit.dynamo import dynamodb_streams_client
+from resale.binding import tenant_streams_client
 from resale.history.selectors import HistoryFilter, history_iter, history_verify
 from resale.streams.records import EXPIRE, REMOVE, classify_event
 
@@ -89,7 +89,7 @@ def test_the_lambda_driver_applies_the_same_records_once(provisioned_tenant):
     for _ in range(3):
         listing_create(models)
     stream_arn = tenant.resources["streams"]["listings"]
-    streams = dynamodb_streams_client()
+    streams = tenant_streams_client(tenant)
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(
         StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"

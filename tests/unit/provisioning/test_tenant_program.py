@@ -47,7 +47,9 @@ MOCKS = TenantMocks()
 pulumi.runtime.set_mocks(MOCKS, project="resale-tenant", stack="test", preview=False)
 pytestmark = pytest.mark.pulumi_mocks
 
-from provisioning.program.tenant_stack import TenantStack, TenantStackArgs  # noqa: E402
+from moto.iam.access_control import IAMPolicy  # noqa: E402
+
+from provisioning.program.tenant_stack import TenantStack, TenantStackArgs, assume_role_policy  # noqa: E402
 from provisioning.table_specs import tenant_table_specs  # noqa: E402
 
 ROLES = {"listings", "orders", "links", "clicks", "idempotency", "history"}
@@ -231,6 +233,41 @@ def test_the_role_policy_names_only_the_tenants_own_tables_indexes_streams_queue
     )
 
 
+def _decision(policy: str, action: str, resource: str) -> str:
+    return IAMPolicy(policy).is_action_permitted(action, resource).name
+
+
+@pulumi.runtime.test
+def test_an_iam_policy_engine_lets_the_role_use_its_own_tables_and_streams_and_not_another_tenants():
+    """The declared document evaluated by moto's IAM policy engine against concrete ARNs."""
+    shop, shop_two = tenant_stack("eval", "standard"), tenant_stack("eval-two", "standard")
+
+    def arns(slug: str) -> dict[str, str]:
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/resale-{slug}-listings"
+        return {
+            "table": table,
+            "index": f"{table}/index/by_seller",
+            "stream": f"{table}/stream/2026-12-02T10:00:00.000",
+        }
+
+    def check(values):
+        policy = values[0]
+        own, other = arns("eval"), arns("eval-two")
+        for action, kind in [
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+            ("dynamodb:Query", "index"),
+            ("dynamodb:GetRecords", "stream"),
+        ]:
+            assert _decision(policy, action, own[kind]) == "PERMITTED", (action, own[kind])
+            assert _decision(policy, action, other[kind]) != "PERMITTED", (action, other[kind])
+        assert _decision(policy, "dynamodb:DeleteTable", own["table"]) != "PERMITTED"
+
+    return pulumi.Output.all(settled(shop), settled(shop_two)).apply(
+        lambda _: pulumi.Output.all(shop.policy.policy).apply(check)
+    )
+
+
 @pulumi.runtime.test
 def test_a_premium_role_reaches_its_own_replicas_and_nothing_else():
     stack = tenant_stack("prem-pol", "premium")
@@ -253,3 +290,14 @@ def test_the_role_is_assumable_by_lambda_only_unless_a_platform_principal_is_tru
         assert role["name"] == "resale-trust-one-data"
 
     return settled(stack).apply(check)
+
+
+def test_the_platform_may_assume_the_role_only_with_the_tenant_as_session_tag():
+    platform = f"arn:aws:iam::{ACCOUNT}:role/resale-platform"
+    statements = assume_role_policy("shop", [platform])["Statement"]
+    assert statements[1] == {
+        "Effect": "Allow",
+        "Principal": {"AWS": [platform]},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"aws:RequestTag/tenant": "shop"}},
+    }

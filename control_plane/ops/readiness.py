@@ -4,11 +4,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-
-from httpkit.dynamo import dynamodb_client
+from resale.binding import platform_dynamodb_client
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ def _check_redis() -> None:
 
 
 def _check_dynamodb() -> None:
-    dynamodb_client(connect_timeout=2, read_timeout=2, max_attempts=1).list_tables(Limit=1)
+    platform_dynamodb_client(connect_timeout=2, read_timeout=2).list_tables(Limit=1)
 
 
 def dependency_statuses() -> list[DependencyStatus]:
@@ -52,6 +50,3 @@ def dependency_statuses() -> list[DependencyStatus]:
         _probe("redis", _check_redis),
     ]
 
-
-def dynamodb_endpoint_label() -> str:
-    return settings.DYNAMODB_ENDPOINT or f"aws:{settings.AWS_REGION}"

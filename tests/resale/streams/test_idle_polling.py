@@ -1,0 +1,85 @@
+"""An idle fleet costs little: idle shards are read less and less often, and at once after a write."""
+
+import time
+
+import pytest
+from resale.history.selectors import history_iter
+from resale.streams.consumer import ConsumerOptions, OwnedShard, ShardStreamConsumer
+from resale.streams.wake import wake_notes
+
+from tests.resale.factories import listing_create, models_of
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
+
+BACKOFF = ConsumerOptions(
+    lease_seconds=10, discovery_seconds=0, idle_seconds=0.05, idle_backoff_max_seconds=0.4
+)
+
+
+def _shard() -> OwnedShard:
+    return OwnedShard(
+        row_id=1, tenant_slug="t", table_role="listings", stream_arn="a", shard_id="s", checkpoint=""
+    )
+
+
+def test_an_idle_shard_waits_twice_as_long_after_each_empty_read_up_to_the_cap():
+    shard = _shard()
+    delays = []
+    for _ in range(6):
+        shard.polled(worked=False, now=100.0, options=BACKOFF)
+        delays.append(round(shard.next_poll_at - 100.0, 3))
+    assert delays == [0.1, 0.2, 0.4, 0.4, 0.4, 0.4]
+    shard.polled(worked=True, now=100.0, options=BACKOFF)
+    assert (shard.idle_polls, shard.next_poll_at) == (0, 0.0)
+
+
+def _counting_polls(consumer: ShardStreamConsumer) -> dict[str, int]:
+    polls: dict[str, int] = {}
+    original = consumer.poll_shard
+
+    def poll_shard(shard):
+        polls[shard.tenant_slug] = polls.get(shard.tenant_slug, 0) + 1
+        return original(shard)
+
+    consumer.poll_shard = poll_shard
+    return polls
+
+
+def _run_for(consumer: ShardStreamConsumer, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        consumer.run_once()
+        time.sleep(0.01)
+
+
+def test_an_idle_tenants_shards_are_read_a_few_times_a_second_not_every_round(provisioned_tenant):
+    tenant = provisioned_tenant()
+    consumer = ShardStreamConsumer(name="idle", options=BACKOFF)
+    polls = _counting_polls(consumer)
+    _run_for(consumer, 2.0)
+    shards = len(tenant.resources["streams"])
+    # Without backoff every round (every 10 ms here) reads every shard: about 200 reads per shard.
+    assert polls[tenant.slug] <= shards * (2.0 / 0.4 + 4)
+
+
+def test_a_write_wakes_its_tenants_shards_at_once_and_leaves_the_others_asleep(provisioned_tenant, settings):
+    settings.STREAMS_WAKE_FLUSH_SECONDS = 0.05
+    written, quiet = provisioned_tenant(), provisioned_tenant()
+    options = ConsumerOptions(
+        lease_seconds=10, discovery_seconds=0, idle_seconds=0.05, idle_backoff_max_seconds=60
+    )
+    consumer = ShardStreamConsumer(name="wake", options=options)
+    _run_for(consumer, 1.0)  # every shard leased and read to its end
+    for shard in consumer.owned.values():  # as after a long idle spell: the next reads a minute away
+        shard.idle_polls, shard.next_poll_at = 10, time.monotonic() + 60
+    polls = _counting_polls(consumer)
+
+    listing = listing_create(models_of(written))
+    wake_notes.flush()
+    started = time.monotonic()
+    while not any(event.entity_id == listing.id for event in history_iter(tenant_models=models_of(written))):
+        assert time.monotonic() - started < 5, "the write did not wake its tenant's shards"
+        consumer.run_once()
+        time.sleep(0.02)
+    assert polls.get(written.slug, 0) >= 1
+    assert polls.get(quiet.slug, 0) == 0
