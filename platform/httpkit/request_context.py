@@ -42,6 +42,9 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
         finally:
+            # Django logs a 4xx or 5xx (django.request) after the middlewares have returned: the
+            # request keeps its context for that line.
+            request.request_context = current_request_context.get()
             current_request_context.reset(token)
         response["X-Request-ID"] = request_id
         return response
@@ -51,7 +54,8 @@ class RequestContextLogFilter(logging.Filter):
     """Adds request_id and tenant to every log record, for the JSON formatter."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = current_request_context.get()
+        request = getattr(record, "request", None)
+        context = getattr(request, "request_context", None) or current_request_context.get()
         record.request_id = getattr(record, "request_id", context.request_id)
         record.tenant = getattr(record, "tenant", context.tenant)
         return True
