@@ -14,6 +14,3 @@ def tenant_list(*, status: str | None = None, search: str | None = None) -> Quer
     return tenants.order_by("slug")
 
 
-def tenant_get(*, slug: str) -> Tenant:
-    return Tenant.objects.select_related("cell").get(slug=slug)
-
