@@ -5,6 +5,7 @@ settings under which ``manage.py check --deploy`` reports nothing.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "django_prometheus",
     "tenants",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "httpkit.browser_middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "httpkit.usage.TenantUsageMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Paths never served to a browser session (API key or anonymous): Django's session, user and
@@ -144,7 +147,8 @@ ORDER_WORKFLOW_MAX_RETRIES = int(env("ORDER_WORKFLOW_MAX_RETRIES", "5"))
 ORDER_WORKFLOW_BACKOFF_SECONDS = float(env("ORDER_WORKFLOW_BACKOFF_SECONDS", "1"))
 # An in-flight order unchanged this long has lost its workflow; the beat sweep queues it again.
 ORDER_STALLED_AFTER_SECONDS = float(env("ORDER_STALLED_AFTER_SECONDS", "300"))
-SANDBOX_PROVIDERS_ENABLED = env_bool("SANDBOX_PROVIDERS_ENABLED", not PRODUCTION)
+# Off unless turned on, whatever DJANGO_ENV is: `make run` and the tests turn it on.
+SANDBOX_PROVIDERS_ENABLED = env_bool("SANDBOX_PROVIDERS_ENABLED", False)
 SANDBOX_REDIS_URL = env("SANDBOX_REDIS_URL", REDIS_URL)
 # Listing images: "local" (files under MEDIA_ROOT, uploaded to and served by the platform) or "s3".
 MEDIA_STORAGE_BACKEND = env("MEDIA_STORAGE_BACKEND", "local")
@@ -153,6 +157,11 @@ MEDIA_S3_ENDPOINT = env("MEDIA_S3_ENDPOINT", "") or None
 MEDIA_UPLOAD_MAX_BYTES = int(env("MEDIA_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 MEDIA_UPLOAD_URL_SECONDS = int(env("MEDIA_UPLOAD_URL_SECONDS", "600"))
 MEDIA_ALLOWED_TYPES = env("MEDIA_ALLOWED_TYPES", "image/jpeg,image/png,image/webp").split(",")
+
+# /metrics and /readyz's per-dependency detail: public locally; in production only to a request
+# with `Authorization: Bearer <OPS_TOKEN>` (a bare /readyz stays public: 200 or 503, no detail).
+OPS_DETAILS_PUBLIC = env_bool("OPS_DETAILS_PUBLIC", not PRODUCTION)
+OPS_TOKEN = env("OPS_TOKEN", "")
 
 # Provisioning.
 PROVISIONING_ENGINE = env("PROVISIONING_ENGINE", "auto")  # auto | local | automation
@@ -207,7 +216,8 @@ WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "2"))
 WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "300"))
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", not PRODUCTION)
+# Off unless turned on, whatever DJANGO_ENV is: `make run` and the tests turn it on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -222,11 +232,32 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 3600)))
 CSRF_COOKIE_HTTPONLY = True
 
-# Web console: failed logins allowed per username and per client address within the window,
-# how long an emailed invitation stays valid, and how long the health page waits for workers.
-CONSOLE_LOGIN_FAILURES_PER_USER = int(env("CONSOLE_LOGIN_FAILURES_PER_USER", "5"))
-CONSOLE_LOGIN_FAILURES_PER_ADDRESS = int(env("CONSOLE_LOGIN_FAILURES_PER_ADDRESS", "30"))
-CONSOLE_LOGIN_WINDOW_SECONDS = int(env("CONSOLE_LOGIN_WINDOW_SECONDS", "900"))
+# Sign-in lockouts (django-axes, counting in Redis) on every way in that checks a password: the
+# control-plane token, the console's login and invitations, Django's admin. LOGIN_FAILURE_LIMIT
+# failures for one username (as Django signs it in: NFKC) or from one client address refuse it
+# (429, Retry-After) without hashing a password, until LOGIN_LOCKOUT_SECONDS pass without a failure.
+LOGIN_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCKOUT_SECONDS = int(env("LOGIN_LOCKOUT_SECONDS", "900"))
+# Proxies in front of the platform that each append the address they were reached from to
+# X-Forwarded-For; the client address is the one the outermost of them saw (httpkit.client_address).
+TRUSTED_PROXY_HOPS = int(env("TRUSTED_PROXY_HOPS", "1" if PRODUCTION else "0"))
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "control_plane.signin.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "httpkit.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "control_plane.signin.lockout_response"
+# Staff tokens of the control-plane API (django-rest-knox: stored as digests) expire after this.
+STAFF_TOKEN_TTL_SECONDS = int(env("STAFF_TOKEN_TTL_SECONDS", str(8 * 3600)))
+REST_KNOX = {"TOKEN_TTL": timedelta(seconds=STAFF_TOKEN_TTL_SECONDS), "AUTO_REFRESH": False}
+
+# Web console: how long an emailed invitation stays valid, and how long the health page waits for workers.
 CONSOLE_INVITATION_MAX_AGE_SECONDS = int(env("CONSOLE_INVITATION_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 CONSOLE_WORKER_PING_TIMEOUT_SECONDS = float(env("CONSOLE_WORKER_PING_TIMEOUT_SECONDS", "1.0"))
 
@@ -267,6 +298,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resale.api.schema.add_public_paths",
+        "control_plane.api.schema.add_staff_errors",
     ],
 }
 

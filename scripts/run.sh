@@ -15,4 +15,8 @@ cat <<'MSG'
       .venv/bin/python manage.py createsuperuser --noinput
 
 MSG
+# A local run turns on what production never gets by default: the payment and shipping sandbox,
+# and webhooks to receivers on this machine.
+export SANDBOX_PROVIDERS_ENABLED="${SANDBOX_PROVIDERS_ENABLED:-1}"
+export WEBHOOK_ALLOW_PRIVATE_TARGETS="${WEBHOOK_ALLOW_PRIVATE_TARGETS:-1}"
 exec .venv/bin/honcho -f Procfile start

@@ -72,6 +72,25 @@ def ddb(dynamodb_local):
 
 
 @pytest.fixture
+def fresh_signin_counters():
+    """django-axes counts failed sign-ins in Redis under ``axes-*``; a test starts and ends at zero."""
+    from django.core.cache import cache
+
+    cache.delete_pattern("axes-*")
+    yield
+    cache.delete_pattern("axes-*")
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """One password hash in a few microseconds instead of about a second on a busy machine.
+
+    Tests of how many hashes a request costs count them; they do not time them.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
 def unique_slug():
     def make(prefix: str = "t") -> str:
         return f"{prefix}-{os.getpid()}-{next(_slugs)}"

@@ -1,17 +1,16 @@
 """The control-plane REST API for platform staff. Each view parses, calls one service, renders."""
 
-from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from httpkit.problems import PROBLEM_CONTENT_TYPE, ProblemSerializer
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api.tokens import REFUSED, StaffTokenAuthentication, staff_token_issue
 from provisioning.selectors import tenant_runs
 from provisioning.services import retry_onboarding, start_offboarding, start_onboarding
 from tenants.api_keys import api_key_issue
@@ -21,8 +20,12 @@ from tenants.services import tenant_create, tenant_resume, tenant_suspend
 
 
 class StaffAPIView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
+
+
+def problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ProblemSerializer, description=description)
 
 
 class TokenObtainApi(APIView):
@@ -36,20 +39,34 @@ class TokenObtainApi(APIView):
         class Meta:
             ref_name = "TokenObtainInput"
 
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+        expires_at = serializers.DateTimeField(help_text="After this the token is refused with 401.")
+
+        class Meta:
+            ref_name = "StaffToken"
+
     @extend_schema(
         request=InputSerializer,
-        responses={200: {"type": "object", "properties": {"token": {"type": "string"}}}},
+        parameters=[
+            OpenApiParameter(
+                "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
+            )
+        ],
+        responses={
+            200: OutputSerializer,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid input: the fields named in `errors`."),
+            (403, PROBLEM_CONTENT_TYPE): problem(f"{REFUSED} (a wrong password and a non-staff user alike)"),
+            (429, PROBLEM_CONTENT_TYPE): problem(
+                "Too many failed sign-ins for this username or from this address; retry after Retry-After."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
-        if user is None:
-            raise AuthenticationFailed("Wrong username or password.")
-        if not user.is_staff:
-            raise PermissionDenied("Only platform staff may use the control-plane API.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        issued = staff_token_issue(request=request._request, **data.validated_data)
+        return Response(self.OutputSerializer(issued).data)
 
 
 class RunSerializer(serializers.Serializer):

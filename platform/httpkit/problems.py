@@ -9,13 +9,26 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ProblemSerializer(serializers.Serializer):
+    """The body of every API error, as the OpenAPI document describes it."""
+
+    type = serializers.CharField()
+    status = serializers.IntegerField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False, help_text="For invalid input: each bad field's errors.")
+
+    class Meta:
+        ref_name = "Problem"
 
 
 class ProblemError(Exception):

@@ -1,6 +1,5 @@
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from tenants.models import Membership
@@ -11,11 +10,13 @@ PASSWORD = "a-long-test-passphrase-42"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_login_counters():
-    """Login throttling counts in Redis; each test starts from zero (only those keys are touched)."""
-    cache.delete_pattern("console:login-failures:*")
-    yield
-    cache.delete_pattern("console:login-failures:*")
+def _fresh_login_counters(fresh_signin_counters):
+    """Sign-in lockouts count in Redis; each console test starts from zero."""
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(fast_password_hashing):
+    """Console tests sign in and fail to, many times over."""
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tenants.models import Tenant
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 def staff_client():
     user = User.objects.create_user("lifecycle-staff", password="pw-staff-1", is_staff=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     return client
 
 
@@ -85,7 +85,7 @@ def test_non_staff_cannot_delete_or_retry_a_tenant(provisioned_tenant):
     tenant = provisioned_tenant()
     user = User.objects.create_user("not-staff", password="pw-user-1")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     assert client.delete(f"/control/v1/tenants/{tenant.slug}").status_code == 403
     assert client.post(f"/control/v1/tenants/{tenant.slug}/retry").status_code == 403
     assert APIClient().delete(f"/control/v1/tenants/{tenant.slug}").status_code in (401, 403)

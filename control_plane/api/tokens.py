@@ -1,0 +1,57 @@
+"""Staff tokens for the control-plane API: issued for a password, expiring, stored as digests.
+
+A wrong password, an unknown username and a non-staff user's right password are refused alike:
+one error, one password hash each (Django hashes for unknown users too), and each counts as a
+failed sign-in, so neither the answer, the time it takes nor the lockout tells them apart.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
+from django.http import HttpRequest
+from httpkit.problems import ProblemError
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
+from rest_framework import exceptions, status
+
+from control_plane.signin import signin_failed, signin_username
+
+
+class StaffSignInRefused(ProblemError):
+    status_code = status.HTTP_403_FORBIDDEN
+    title = "Forbidden"
+
+
+REFUSED = "These credentials do not open the control-plane API."
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+def staff_token_issue(*, request: HttpRequest, username: str, password: str) -> IssuedToken:
+    """A new token for a staff user's right password, valid for ``STAFF_TOKEN_TTL_SECONDS``."""
+    username = signin_username(username)
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_staff:
+        if user is not None:
+            signin_failed(request=request, username=username)
+        raise StaffSignInRefused(REFUSED)
+    token, key = AuthToken.objects.create(user=user)
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    return IssuedToken(token=key, expires_at=token.expiry)
+
+
+class StaffTokenAuthentication(TokenAuthentication):
+    """knox's token check; a token that is not even text is "Invalid token." (401), not a 500."""
+
+    def authenticate_credentials(self, token: bytes):
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+        return super().authenticate_credentials(token)
