@@ -15,3 +15,10 @@ class InvalidTenantTransition(ProblemError):
 class NoCellCapacity(ProblemError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     title = "No cell has room"
+
+
+class LastAdmin(ProblemError):
+    """Removing this member would leave the tenant without an admin."""
+
+    status_code = status.HTTP_409_CONFLICT
+    title = "Last admin"

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from tenants.errors import SlugTaken
+from tenants.errors import LastAdmin, SlugTaken
 from tenants.lifecycle import check_transition
 from tenants.models import Membership, Tenant, TenantEvent
 
@@ -70,3 +70,27 @@ def membership_grant(
             created=created,
         )
     return membership
+
+
+def membership_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
+    """Removes a member from a tenant; its sessions lose the tenant with their next request.
+
+    The tenant's row lock serialises removals, so two admins removing each other cannot leave
+    the tenant without one: the second removal finds the last admin and is refused (LastAdmin).
+    """
+    with transaction.atomic():
+        Tenant.objects.select_for_update().get(pk=membership.tenant_id)
+        current = Membership.objects.filter(pk=membership.pk).first()
+        if current is None:
+            return
+        admins = Membership.objects.filter(tenant_id=current.tenant_id, role=Membership.Role.ADMIN)
+        if current.role == Membership.Role.ADMIN and not admins.exclude(pk=current.pk).exists():
+            raise LastAdmin("A tenant keeps at least one admin: make someone else admin first.")
+        current.delete()
+        record_tenant_event(
+            tenant=membership.tenant,
+            action="membership.removed",
+            actor=actor,
+            user_id=current.user_id,
+            role=current.role,
+        )

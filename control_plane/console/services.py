@@ -29,6 +29,7 @@ from tenants.services import membership_grant, record_tenant_event, tenant_creat
 from tenants.tiers import tier_policy
 
 INVITATION_SALT = "console.invitation"
+WITHDRAWN = "This invitation was withdrawn: ask for a new one."
 
 
 def tenant_onboard(
@@ -68,6 +69,24 @@ def invitation_issue(
     return invitation
 
 
+def invitation_withdraw(*, tenant: Tenant, invitation_id: int, actor: AbstractBaseUser) -> Invitation:
+    """Withdraws a pending invitation: its emailed link stops working.
+
+    An invitation being accepted holds its row lock; the withdrawal waits for it and then finds
+    it accepted (InvitationInvalid): exactly one of the two wins.
+    """
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id).first()
+        )
+        if invitation is None or invitation.accepted_at is not None:
+            raise InvitationInvalid("This invitation was already accepted or withdrawn.")
+        invitation.delete()
+        withdrawn = {"email": invitation.email, "id": invitation_id}
+        record_tenant_event(tenant=tenant, action="invitation.withdrawn", actor=actor, **withdrawn)
+    return invitation
+
+
 def invitation_from_token(token: str) -> Invitation:
     """The pending invitation a token names; InvitationInvalid if forged, expired or used."""
     try:
@@ -79,7 +98,9 @@ def invitation_from_token(token: str) -> Invitation:
     except signing.BadSignature as exc:
         raise InvitationInvalid("This invitation link is not valid.") from exc
     invitation = Invitation.objects.select_related("tenant").filter(pk=payload.get("invitation")).first()
-    if invitation is None or invitation.accepted_at is not None:
+    if invitation is None:
+        raise InvitationInvalid(WITHDRAWN)
+    if invitation.accepted_at is not None:
         raise InvitationInvalid("This invitation has already been used.")
     return invitation
 
@@ -97,7 +118,11 @@ def invitation_accept(*, token: str, password: str) -> Membership:
     user_model = get_user_model()
     with transaction.atomic():
         invitation = invitation_from_token(token)
-        invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+        invitation = (
+            Invitation.objects.select_for_update().select_related("tenant").filter(pk=invitation.pk).first()
+        )
+        if invitation is None:
+            raise InvitationInvalid(WITHDRAWN)
         if invitation.accepted_at is not None:
             raise InvitationInvalid("This invitation has already been used.")
         user, _ = user_model.objects.get_or_create(

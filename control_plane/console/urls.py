@@ -48,6 +48,16 @@ urlpatterns = [
         "t/<str:slug>/webhooks/<str:webhook_id>/delete/", webhooks.webhook_delete_view, name="webhook-delete"
     ),
     path("t/<str:slug>/team/", tenant.team_view, name="team"),
+    path(
+        "t/<str:slug>/team/members/<int:membership_id>/remove/",
+        tenant.member_remove_view,
+        name="team-member-remove",
+    ),
+    path(
+        "t/<str:slug>/team/invitations/<int:invitation_id>/withdraw/",
+        tenant.invitation_withdraw_view,
+        name="team-invitation-withdraw",
+    ),
     path("t/<str:slug>/schema/", tenant.attribute_schema_view, name="schema"),
     # Auditors (and admins)
     path("t/<str:slug>/history/", audit.history_view, name="history"),

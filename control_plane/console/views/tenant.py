@@ -24,7 +24,7 @@ from resale.tenancy import TenantRoute, tenant_route
 
 from control_plane.console.access import ADMIN, TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
-from control_plane.console.errors import AttributeSchemaInvalid, FeatureNotInTier
+from control_plane.console.errors import AttributeSchemaInvalid, FeatureNotInTier, InvitationInvalid
 from control_plane.console.forms import (
     ApiKeyForm,
     AttributeSchemaForm,
@@ -41,9 +41,17 @@ from control_plane.console.selectors import (
     order_page,
     orders_per_day,
 )
-from control_plane.console.services import attribute_schema_set, console_actor, invitation_issue
+from control_plane.console.services import (
+    attribute_schema_set,
+    console_actor,
+    invitation_issue,
+    invitation_withdraw,
+)
 from control_plane.console.show_once import secret_keep, secret_take
 from tenants.api_keys import api_key_issue, api_key_revoke
+from tenants.errors import LastAdmin
+from tenants.models import Membership
+from tenants.services import membership_remove
 from tenants.tiers import tier_policy
 
 ADMINS = frozenset({ADMIN})
@@ -236,6 +244,38 @@ def team_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
         "console/tenant/team.html",
         {"access": access, "form": form, "members": members, "pending": pending},
     )
+
+
+@tenant_view(roles=ADMINS)
+@require_POST
+def member_remove_view(request: HttpRequest, access: TenantAccess, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "tenant"), pk=membership_id, tenant=access.tenant
+    )
+    try:
+        membership_remove(membership=membership, actor=request.user)
+    except LastAdmin as exc:
+        messages.error(request, exc.detail)
+        return redirect("console:team", slug=access.tenant.slug)
+    username = membership.user.get_username()
+    messages.success(request, f"{username} no longer has access to {access.tenant.name}.")
+    if membership.user_id == request.user.pk:
+        return redirect("console:home")
+    return redirect("console:team", slug=access.tenant.slug)
+
+
+@tenant_view(roles=ADMINS)
+@require_POST
+def invitation_withdraw_view(request: HttpRequest, access: TenantAccess, invitation_id: int) -> HttpResponse:
+    try:
+        invitation = invitation_withdraw(
+            tenant=access.tenant, invitation_id=invitation_id, actor=request.user
+        )
+    except InvitationInvalid as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+    return redirect("console:team", slug=access.tenant.slug)
 
 
 @tenant_view(roles=ADMINS)
