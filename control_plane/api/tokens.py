@@ -11,6 +11,7 @@ from datetime import datetime
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from httpkit.problems import ProblemError
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
@@ -55,3 +56,10 @@ class StaffTokenAuthentication(TokenAuthentication):
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
         return super().authenticate_credentials(token)
+
+
+class StaffTokenScheme(KnoxTokenScheme):
+    """OpenAPI: the staff token is knox's ``Authorization: Token <token>``."""
+
+    target_class = StaffTokenAuthentication
+    name = "staffToken"
