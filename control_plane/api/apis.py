@@ -50,7 +50,7 @@ class TokenObtainApi(APIView):
         request=InputSerializer,
         parameters=[
             OpenApiParameter(
-                "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
+                "Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="Seconds"
             )
         ],
         responses={
@@ -60,6 +60,7 @@ class TokenObtainApi(APIView):
             (429, PROBLEM_CONTENT_TYPE): problem(
                 "Too many failed sign-ins for this username or from this address; retry after Retry-After."
             ),
+            (503, PROBLEM_CONTENT_TYPE): problem("The sign-in counters are unavailable; retry later."),
         },
     )
     def post(self, request: Request) -> Response:

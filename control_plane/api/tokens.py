@@ -11,10 +11,12 @@ from datetime import datetime
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
+from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
-from httpkit.problems import ProblemError
+from httpkit.problems import ProblemError, ServiceUnavailable
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 
 from control_plane.signin import signin_failed, signin_username
@@ -26,6 +28,7 @@ class StaffSignInRefused(ProblemError):
 
 
 REFUSED = "These credentials do not open the control-plane API."
+LOCKOUT_STORE_DOWN = "Sign-ins are refused while the failed sign-in counters (Redis) cannot be reached."
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,15 @@ class IssuedToken:
 
 
 def staff_token_issue(*, request: HttpRequest, username: str, password: str) -> IssuedToken:
-    """A new token for a staff user's right password, valid for ``STAFF_TOKEN_TTL_SECONDS``."""
+    """A new token for a staff user's right password, valid for ``STAFF_TOKEN_TTL_SECONDS``.
+
+    Without the lockout's counters no password is checked: 503, never unlimited guessing.
+    """
     username = signin_username(username)
-    user = authenticate(request, username=username, password=password)
+    try:
+        user = authenticate(request, username=username, password=password)
+    except (ConnectionInterrupted, RedisError) as exc:
+        raise ServiceUnavailable(LOCKOUT_STORE_DOWN, retry_after=5) from exc
     if user is None or not user.is_staff:
         if user is not None:
             signin_failed(request=request, username=username)

@@ -4,11 +4,13 @@ import threading
 from datetime import timedelta
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_redis.cache import RedisCache
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -112,6 +114,17 @@ def test_repeated_failures_are_429_problem_details_with_retry_after_and_cost_no_
     assert hashes == []
 
 
+def test_without_the_lockout_counters_no_password_is_checked_and_the_answer_is_503(
+    staff, monkeypatch, hashes
+):
+    unreachable = RedisCache("redis://127.0.0.1:9/0", {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2}})
+    monkeypatch.setattr(AxesProxyHandler.get_implementation(), "cache", unreachable)
+    response = _token("staff", STAFF_PASSWORD)
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json" and "Retry-After" in response
+    assert hashes == []
+
+
 def test_a_full_width_username_is_the_same_account_and_the_same_counter(staff):
     assert _token("ｓｔａｆｆ", STAFF_PASSWORD).status_code == 200
     for n in range(LIMIT):
@@ -154,7 +167,7 @@ def test_a_burst_of_parallel_guesses_still_ends_locked_out(staff):
 def test_the_openapi_document_names_every_answer_of_the_token_and_staff_operations():
     schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
     token = schema["paths"]["/control/v1/token"]["post"]["responses"]
-    assert {"200", "400", "403", "429"} <= set(token)
+    assert {"200", "400", "403", "429", "503"} <= set(token)
     assert "Retry-After" in token["429"]["headers"]
     assert token["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/StaffToken")
     for code in ("403", "429"):
