@@ -71,14 +71,25 @@ def ddb(dynamodb_local):
     return client_for
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _signin_counters_on_the_configured_redis():
+    """django-axes' handler keeps the cache client of its first use for the process: make that
+    the configured Redis, before any test points CACHES at a dead one."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.get_implementation()
+
+
 @pytest.fixture
 def fresh_signin_counters():
-    """django-axes counts failed sign-ins in Redis under ``axes-*``; a test starts and ends at zero."""
-    from django.core.cache import cache
+    """django-axes counts failed sign-ins in Redis under ``axes-*``, through a cache client its
+    handler keeps from its first use; a test starts and ends at zero."""
+    from axes.handlers.proxy import AxesProxyHandler
 
-    cache.delete_pattern("axes-*")
-    yield
-    cache.delete_pattern("axes-*")
+    counters = AxesProxyHandler.get_implementation().cache
+    counters.delete_pattern("axes-*")
+    yield counters
+    counters.delete_pattern("axes-*")
 
 
 @pytest.fixture

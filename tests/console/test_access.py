@@ -1,6 +1,8 @@
 """Role and tenant scoping: no URL reaches another tenant's anything, auditors change nothing."""
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 from resale.models import WebhookSubscription
@@ -146,7 +148,7 @@ def test_a_tenant_page_answers_503_with_retry_after_when_dynamodb_is_down(
     assert b"Temporarily unavailable" in response.content
 
 
-def test_login_answers_503_when_redis_is_down(make_user, settings):
+def test_login_answers_503_when_redis_is_down(make_user, settings, monkeypatch, fresh_signin_counters):
     make_user("user@t.example")
     settings.CACHES = {
         "default": {
@@ -155,6 +157,7 @@ def test_login_answers_503_when_redis_is_down(make_user, settings):
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
     }
+    monkeypatch.setattr(AxesProxyHandler.get_implementation(), "cache", caches["default"])
     response = Client().post("/console/login/", {"username": "user@t.example", "password": "x"})
     assert response.status_code == 503 and response["Retry-After"] == "5"
 
