@@ -162,9 +162,9 @@ def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer:
     )  # fmt: skip
     processes["worker"] = start(
         stack,
-        [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "--loglevel", "WARNING",
-         "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle",
-         "-n", f"bench-{os.getpid()}@%h"],
+        [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "-Q", "provisioning",
+         "--loglevel", "WARNING", "--concurrency", str(args.worker_concurrency),
+         "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
         env,
         logs / "worker.log",
     )  # fmt: skip

@@ -177,7 +177,6 @@ STREAM_CONSUMER_LAMBDA_HANDLER = env("STREAM_CONSUMER_LAMBDA_HANDLER", "resale.s
 TENANT_ROLE_TRUSTED_PRINCIPALS = [p for p in env("TENANT_ROLE_TRUSTED_PRINCIPALS", "").split(",") if p]
 PROVISIONING_EVALUATION_TIMEOUT = float(env("PROVISIONING_EVALUATION_TIMEOUT", "120"))
 PROVISIONING_STEP_MAX_RETRIES = int(env("PROVISIONING_STEP_MAX_RETRIES", "8"))
-PROVISIONING_QUEUE = env("PROVISIONING_QUEUE", "celery")  # the Celery queue of onboarding/offboarding steps
 PULUMI_CONFIG_PASSPHRASE = env("PULUMI_CONFIG_PASSPHRASE", "")
 
 # Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.
@@ -191,6 +190,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
 CELERY_IMPORTS = ("resale.webhooks.tasks",)
+# One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,
+# `-Q webhooks`): thousands of webhook deliveries waiting on dead receivers cannot hold the slots
+# that charge orders or onboard tenants. Every task of the project is routed here, nowhere else.
+CELERY_TASK_ROUTES = {
+    "provisioning.tasks.*": {"queue": "provisioning"},
+    "resale.orders.tasks.*": {"queue": "orders"},
+    "resale.webhooks.tasks.*": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE = {
     "stalled-orders-sweep": {
         "task": "resale.orders.tasks.stalled_orders_sweep",

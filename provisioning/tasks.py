@@ -46,7 +46,4 @@ def run_workflow_start(run: ProvisioningRun) -> None:
     """Sends the run's unfinished steps as one chain."""
     names = remaining_steps(run)
     if names:
-        steps = (
-            run_provisioning_step.si(run.pk, name).set(queue=settings.PROVISIONING_QUEUE) for name in names
-        )
-        chain(*steps).apply_async()
+        chain(*(run_provisioning_step.si(run.pk, name) for name in names)).apply_async()

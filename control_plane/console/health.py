@@ -23,7 +23,7 @@ class PlatformHealth:
     dependencies: list[DependencyStatus]
     workers: list[WorkerStatus]
     workers_error: str
-    queued_tasks: int | None
+    queued_tasks: dict[str, int | None]
     stream_consumers: list[StreamConsumer]
     stream_lag: list[TenantStreamLag]
 
@@ -50,21 +50,24 @@ def celery_workers(timeout: float) -> tuple[list[WorkerStatus], str]:
     ], ""
 
 
-def queued_task_count() -> int | None:
-    """Messages waiting in the default queue, or None when the broker cannot say.
+def queued_task_counts() -> dict[str, int | None]:
+    """Messages waiting in each task queue (``CELERY_TASK_ROUTES``), or None where the broker cannot say.
 
     Redis keeps no queue while it is empty, so a passive declare that finds none means zero.
     """
+    queues = sorted({route["queue"] for route in settings.CELERY_TASK_ROUTES.values()})
+    counts: dict[str, int | None] = {}
     try:
         with celery_app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(
-                queue=celery_app.conf.task_default_queue, passive=True
-            )
-            return int(declared.message_count)
-    except ChannelError:
-        return 0
+            for queue in queues:
+                try:
+                    declared = connection.default_channel.queue_declare(queue=queue, passive=True)
+                    counts[queue] = int(declared.message_count)
+                except ChannelError:
+                    counts[queue] = 0
     except Exception:  # noqa: BLE001 - an unknown depth is shown as unknown
-        return None
+        return dict.fromkeys(queues)
+    return counts
 
 
 def platform_health() -> PlatformHealth:
@@ -73,7 +76,7 @@ def platform_health() -> PlatformHealth:
         dependencies=dependency_statuses(),
         workers=workers,
         workers_error=error,
-        queued_tasks=queued_task_count(),
+        queued_tasks=queued_task_counts(),
         stream_consumers=stream_consumers_live(),
         stream_lag=stream_lag_by_tenant(),
     )

@@ -119,6 +119,7 @@ def celery_worker(live_server, dynamodb_local, settings):
             "-A",
             "control_plane",
             "worker",
+            "--queues=provisioning,orders,webhooks",
             "--pool=solo",
             "--loglevel=WARNING",
             "--without-gossip",

@@ -168,6 +168,7 @@ def test_the_health_page_shows_each_dependency_and_the_workers(staff):
     assert response.status_code == 200
     for name in ("postgresql", "redis", "dynamodb", "Celery workers"):
         assert name in page
+    assert set(response.context["health"].queued_tasks) == {"provisioning", "orders", "webhooks"}
     partial = staff.get("/console/staff/health/", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and "postgresql" in partial
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 
 from provisioning.models import ProvisioningRun
@@ -37,10 +38,14 @@ def pool_children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def celery_worker(dynamodb_local, tmp_path, monkeypatch):
-    """One prefork worker with one pool process, on a queue of this test's own, on the test database."""
-    queue = f"prov-crash-{os.getpid()}-{time.monotonic_ns()}"
-    monkeypatch.setattr(settings, "PROVISIONING_QUEUE", queue)
+def celery_worker(dynamodb_local, tmp_path):
+    """One prefork worker with one pool process on the provisioning queue, emptied first, of the run's
+    broker database (REDIS_URL: one per test run), on the test database.
+
+    The worker sends each next step of a chain itself, routed by the settings, so it must consume
+    the queue the settings name."""
+    queue = "provisioning"
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
     log = tmp_path / "worker.log"
     env = {
         **os.environ,
@@ -53,7 +58,7 @@ def celery_worker(dynamodb_local, tmp_path, monkeypatch):
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "control_plane", "worker", "-Q", queue,
              "--pool", "prefork", "--concurrency", "1", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"{queue}@%h", "--loglevel", "INFO"],
+             "--without-heartbeat", "-n", f"prov-crash-{os.getpid()}@%h", "--loglevel", "INFO"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:

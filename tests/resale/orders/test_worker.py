@@ -39,6 +39,7 @@ def worker(sandbox, dynamodb_local):
         "ORDER_WORKFLOW_BACKOFF_SECONDS": "0.2",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "TENANT_ROUTE_CACHE_SECONDS": "0.5",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
     }
     process = subprocess.Popen(
         [
@@ -48,6 +49,8 @@ def worker(sandbox, dynamodb_local):
             "-A",
             "control_plane",
             "worker",
+            "-Q",
+            "orders",
             "--concurrency",
             "1",
             "--pool",

@@ -30,6 +30,7 @@ def processes(dynamodb_local, tmp_path):
         "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "WEBHOOK_RETRY_MAX_SECONDS": "1",
         "STREAMS_POLL_IDLE_SECONDS": "0.05",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
     }
     commands = [
         [sys.executable, "manage.py", "consume_streams", "--metrics-port", "0", "--discovery-seconds", "1"],
@@ -40,6 +41,8 @@ def processes(dynamodb_local, tmp_path):
             "-A",
             "control_plane",
             "worker",
+            "-Q",
+            "webhooks",
             "--pool",
             "solo",
             "--loglevel",
