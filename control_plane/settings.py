@@ -222,7 +222,10 @@ HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "h
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "2"))
 WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "300"))
+# The whole of one attempt (connect, TLS, send, the answer): what a receiver can hold a worker for.
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+if not 0 < WEBHOOK_TIMEOUT_SECONDS <= 30:
+    raise RuntimeError("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 30")
 # Off unless turned on, whatever DJANGO_ENV is: `make run` and the tests turn it on.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 

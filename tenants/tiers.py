@@ -14,6 +14,8 @@ class TierPolicy:
     # The affiliate redirect has a bucket of its own: a click flood cannot eat the API's quota.
     clicks_per_second: int = 200
     click_burst: int = 400
+    # Test deliveries and redrives send traffic on the tenant's behalf at once: a bucket of their own.
+    webhook_sends_per_minute: int = 10
 
 
 TIERS: dict[str, TierPolicy] = {
@@ -34,6 +36,7 @@ TIERS: dict[str, TierPolicy] = {
         max_webhooks=50,
         clicks_per_second=2000,
         click_burst=4000,
+        webhook_sends_per_minute=60,
     ),
 }
 

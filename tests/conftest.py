@@ -126,15 +126,23 @@ def provisioned_tenant(db, dynamodb_local, unique_slug):
     return make
 
 
+@pytest.fixture(autouse=True)
+def webhook_private_targets(settings):
+    """Tests' webhook receivers listen on 127.0.0.1: private targets on, as `make run` has them.
+    A test of the refusal turns the setting off again."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def receiver():
-    """Starts local HTTP webhook receivers (``receiver(fail_first=N)``); each is stopped after the test."""
+    """Starts local HTTP webhook receivers (``receiver(fail_first=N, secret=...)``, see its module);
+    each is stopped after the test."""
     from tests.resale.webhooks.receiver import Receiver
 
     started = []
 
-    def make(fail_first: int = 0) -> Receiver:
-        started.append(Receiver(fail_first=fail_first).start())
+    def make(fail_first: int = 0, **options) -> Receiver:
+        started.append(Receiver(fail_first=fail_first, **options).start())
         return started[-1]
 
     yield make

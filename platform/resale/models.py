@@ -122,7 +122,12 @@ class WebhookSubscription(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One event to one subscription, with its attempts. Unique per (subscription, event): idempotent."""
+    """One event to one subscription, with its attempts. Unique per (subscription, event): idempotent.
+
+    ``payload`` is the body sent, ``{"type", "timestamp", "data"}``. An attempt in flight holds
+    the delivery through ``claim_token`` until ``claimed_until`` (no row lock across the POST).
+    ``last_error`` is in the platform's own words: a status code and a length, never the body.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -139,6 +144,8 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -1,15 +1,18 @@
 """The tenant admin's webhooks page: register with the secret shown once, test, dead deliveries, re-drive."""
 
-import json
 import re
 
 import pytest
 from django.urls import reverse
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.webhooks.services import webhook_subscription_create, webhook_test_send
-from resale.webhooks.signing import webhook_signature_verify
+from standardwebhooks import Webhook
+
+from tenants.tiers import tier_policy
 
 pytestmark = pytest.mark.django_db
+
+STANDARD = tier_policy("standard")
 
 
 @pytest.fixture
@@ -61,18 +64,14 @@ def test_a_test_delivery_arrives_signed_and_shows_as_succeeded(
 ):
     tenant, client = tenant_admin
     server = receiver()
-    webhook = webhook_subscription_create(tenant_slug=tenant.slug, url=server.url, events=["order.paid"])
+    webhook = webhook_subscription_create(
+        policy=STANDARD, tenant_slug=tenant.slug, url=server.url, events=["order.paid"]
+    )
     with django_capture_on_commit_callbacks(execute=True):
         sent = client.post(_url("webhook-test", tenant.slug, webhook_id=webhook.id))
     assert sent.status_code == 302
     (request,) = server.accepted
-    assert json.loads(request.body)["type"] == "webhook.test"
-    webhook_signature_verify(
-        secret=webhook.secret,
-        timestamp=request.headers["Webhook-Timestamp"],
-        body=request.body,
-        signature=request.headers["Webhook-Signature"],
-    )
+    assert Webhook(webhook.secret).verify(request.body, request.headers)["type"] == "webhook.test"
     page = client.get(_url("webhook", tenant.slug, webhook_id=webhook.id))
     (delivery,) = page.context["deliveries"]
     assert (delivery.event_type, delivery.status, delivery.last_status_code) == (
@@ -88,9 +87,11 @@ def test_a_dead_delivery_is_listed_and_a_redrive_delivers_it(
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     tenant, client = tenant_admin
     server = receiver(fail_first=1)
-    webhook = webhook_subscription_create(tenant_slug=tenant.slug, url=server.url, events=["*"])
+    webhook = webhook_subscription_create(
+        policy=STANDARD, tenant_slug=tenant.slug, url=server.url, events=["*"]
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        delivery = webhook_test_send(tenant_slug=tenant.slug, webhook_id=webhook.id)
+        delivery = webhook_test_send(policy=STANDARD, tenant_slug=tenant.slug, webhook_id=webhook.id)
     page = client.get(_url("webhooks", tenant.slug))
     assert [d.id for d in page.context["dead"]] == [delivery.id]
     assert "HTTP 500" in page.content.decode()
@@ -106,8 +107,10 @@ def test_a_dead_delivery_is_listed_and_a_redrive_delivers_it(
 
 def test_an_admin_cannot_reach_another_tenants_webhook_or_delivery_by_id(signed_in, registered_tenant):
     mine, theirs = registered_tenant(), registered_tenant()
-    their_hook = webhook_subscription_create(tenant_slug=theirs.slug, url="https://t.example/h", events=["*"])
-    their_delivery = webhook_test_send(tenant_slug=theirs.slug, webhook_id=their_hook.id)
+    their_hook = webhook_subscription_create(
+        policy=STANDARD, tenant_slug=theirs.slug, url="https://t.example/h", events=["*"]
+    )
+    their_delivery = webhook_test_send(policy=STANDARD, tenant_slug=theirs.slug, webhook_id=their_hook.id)
     WebhookDelivery.objects.filter(id=their_delivery.id).update(status=WebhookDelivery.Status.DEAD)
     client = signed_in("admin@mine.example", tenant=mine, role="admin")
     for slug in (mine.slug, theirs.slug):
@@ -125,7 +128,9 @@ def test_an_admin_cannot_reach_another_tenants_webhook_or_delivery_by_id(signed_
 @pytest.mark.parametrize("page", ["webhook", "webhook-test", "webhook-delete"])
 def test_an_auditor_can_neither_see_nor_touch_the_tenants_webhooks(signed_in, registered_tenant, page):
     tenant = registered_tenant()
-    hook = webhook_subscription_create(tenant_slug=tenant.slug, url="https://t.example/h", events=["*"])
+    hook = webhook_subscription_create(
+        policy=STANDARD, tenant_slug=tenant.slug, url="https://t.example/h", events=["*"]
+    )
     client = signed_in("auditor@t.example", tenant=tenant, role="auditor")
     assert client.get(_url("webhooks", tenant.slug)).status_code == 403
     assert client.get(_url(page, tenant.slug, webhook_id=hook.id)).status_code == 403

@@ -10,7 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from resale.models import WebhookSubscription
-from resale.webhooks.errors import WebhookDeliveryNotFound, WebhookNotFound, WebhookTargetRefused
+from resale.ratelimit.limiter import RateLimited
+from resale.webhooks.errors import (
+    WebhookDeliveryNotFound,
+    WebhookLimitReached,
+    WebhookNotFound,
+    WebhookTargetRefused,
+)
 from resale.webhooks.services import (
     webhook_deliveries_list,
     webhook_delivery_redrive,
@@ -26,6 +32,7 @@ from control_plane.console.access import ADMIN, TenantAccess, tenant_view
 from control_plane.console.forms import DeliveryFilterForm, WebhookForm
 from control_plane.console.services import console_actor
 from control_plane.console.show_once import secret_keep, secret_take
+from tenants.tiers import tier_policy
 
 ADMINS = frozenset({ADMIN})
 DELIVERIES_SHOWN = 100
@@ -47,11 +54,12 @@ def webhooks_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
         try:
             webhook = webhook_subscription_create(
                 tenant_slug=access.tenant.slug,
+                policy=tier_policy(access.tenant.tier),
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 actor=console_actor(request.user),
             )
-        except WebhookTargetRefused as exc:
+        except (WebhookTargetRefused, WebhookLimitReached) as exc:
             form.add_error("url", exc.detail)
         else:
             secret_keep(
@@ -93,8 +101,14 @@ def webhook_detail_view(request: HttpRequest, access: TenantAccess, webhook_id: 
 @require_POST
 def webhook_test_view(request: HttpRequest, access: TenantAccess, webhook_id: str) -> HttpResponse:
     webhook = _webhook(access, webhook_id)
-    delivery = webhook_test_send(tenant_slug=access.tenant.slug, webhook_id=webhook.id)
-    messages.success(request, f"Test delivery {delivery.id} queued.")
+    try:
+        delivery = webhook_test_send(
+            tenant_slug=access.tenant.slug, policy=tier_policy(access.tenant.tier), webhook_id=webhook.id
+        )
+    except RateLimited as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Test delivery {delivery.id} queued.")
     return redirect("console:webhook", slug=access.tenant.slug, webhook_id=webhook.id)
 
 
@@ -111,9 +125,14 @@ def webhook_delete_view(request: HttpRequest, access: TenantAccess, webhook_id: 
 @require_POST
 def delivery_redrive_view(request: HttpRequest, access: TenantAccess, delivery_id: str) -> HttpResponse:
     try:
-        delivery = webhook_delivery_redrive(tenant_slug=access.tenant.slug, delivery_id=delivery_id)
+        delivery = webhook_delivery_redrive(
+            tenant_slug=access.tenant.slug, policy=tier_policy(access.tenant.tier), delivery_id=delivery_id
+        )
     except WebhookDeliveryNotFound as exc:
         raise Http404("No such delivery.") from exc
+    except RateLimited as exc:
+        messages.error(request, exc.detail)
+        return redirect("console:webhooks", slug=access.tenant.slug)
     messages.success(request, f"Delivery {delivery.id} re-driven: it is {delivery.status}.")
     if request.POST.get("back") == "webhook":
         return redirect("console:webhook", slug=access.tenant.slug, webhook_id=delivery.subscription_id)

@@ -1,4 +1,8 @@
-"""OpenAPI for the tenant paths served outside DRF (the redirect is a plain view, for speed)."""
+"""OpenAPI for the tenant API: the paths served outside DRF (the redirect is a plain view, for
+speed), and the error responses its operations share."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from httpkit.problems import PROBLEM_CONTENT_TYPE, ProblemSerializer
 
 REDIRECT_PATH = {
     "get": {
@@ -28,3 +32,32 @@ def add_public_paths(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: adds ``GET /r/{tenant_slug}/{code}``."""
     result.setdefault("paths", {})["/r/{tenant_slug}/{code}"] = REDIRECT_PATH
     return result
+
+
+def problem(description: str) -> OpenApiResponse:
+    """An error response in the OpenAPI document: RFC 9457 problem details."""
+    return OpenApiResponse(ProblemSerializer, description=description)
+
+
+TENANT_API_ERRORS = {
+    (401, PROBLEM_CONTENT_TYPE): problem("No API key, or a key that is not valid."),
+    (403, PROBLEM_CONTENT_TYPE): problem(
+        "The key lacks the scope, or the tenant is suspended or not active."
+    ),
+    (429, PROBLEM_CONTENT_TYPE): problem("Over the tenant's quota; retry after Retry-After."),
+    (503, PROBLEM_CONTENT_TYPE): problem("A dependency is unavailable; retry after Retry-After."),
+}
+"""What every tenant API operation can answer, whatever it does."""
+
+TENANT_API_BODY_ERRORS = {
+    (400, PROBLEM_CONTENT_TYPE): problem(
+        "Invalid input: the body is not JSON, or `errors` names each bad field."
+    ),
+    (413, PROBLEM_CONTENT_TYPE): problem("The body is larger than the API accepts."),
+    (415, PROBLEM_CONTENT_TYPE): problem("The body is not `application/json`."),
+}
+"""What every tenant API operation that reads a JSON body can answer besides."""
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="Seconds to wait."
+)

@@ -5,8 +5,9 @@ concurrency (encode/django-rest-framework#5181); here the refill, the decision a
 happen inside Redis in one script, with Redis's own clock, so every API process shares one
 bucket per tenant and no tenant's flood touches another tenant's bucket.
 
-Each tenant has two buckets: ``api`` (its API requests) and ``clicks`` (its affiliate redirects,
-which need no key and so are counted apart), each with its tier's rate and burst.
+Each tenant has three buckets: ``api`` (its API requests), ``clicks`` (its affiliate redirects,
+which need no key and so are counted apart) and ``webhook_sends`` (its webhook test deliveries
+and redrives, which each send traffic at once), each with its tier's rate and burst.
 
 High tiers take tokens in small leases (``requests_per_second // 50`` at a time, kept at most
 ``LEASE_SECONDS``), so a busy process asks Redis once per lease instead of once per request.
@@ -95,15 +96,17 @@ def bucket_key(tenant_slug: str, quota: str = "api") -> str:
     return f"resale:ratelimit:{tenant_slug}" if quota == "api" else f"resale:ratelimit:{tenant_slug}:{quota}"
 
 
-def quota_rate(policy: TierPolicy, quota: str) -> tuple[int, int]:
+def quota_rate(policy: TierPolicy, quota: str) -> tuple[float, int]:
     """Tokens per second and burst of one of the tenant's buckets."""
     if quota == "clicks":
         return policy.clicks_per_second, policy.click_burst
+    if quota == "webhook_sends":
+        return policy.webhook_sends_per_minute / 60, policy.webhook_sends_per_minute
     return policy.requests_per_second, policy.burst
 
 
 def lease_size(policy: TierPolicy, quota: str = "api") -> int:
-    return max(1, quota_rate(policy, quota)[0] // 50)
+    return max(1, int(quota_rate(policy, quota)[0] // 50))
 
 
 def rate_limit_take(*, tenant_slug: str, policy: TierPolicy, tokens: int = 1, quota: str = "api") -> Decision:
@@ -137,8 +140,9 @@ def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy, quota: str = "ap
     lease = (tenant_slug, quota)
     if _take_leased(lease):
         return
-    if time.monotonic() < _empty_until.get(lease, 0.0):
-        raise _over_quota(policy, quota, retry_after_seconds=1)
+    known_empty_for = _empty_until.get(lease, 0.0) - time.monotonic()
+    if known_empty_for > 0:
+        raise _over_quota(policy, quota, retry_after_seconds=math.ceil(known_empty_for))
     decision = rate_limit_take(
         tenant_slug=tenant_slug, policy=policy, tokens=lease_size(policy, quota), quota=quota
     )
@@ -151,8 +155,12 @@ def rate_limit_enforce(*, tenant_slug: str, policy: TierPolicy, quota: str = "ap
 
 
 def _over_quota(policy: TierPolicy, quota: str, retry_after_seconds: int) -> RateLimited:
-    unit = "clicks/s on its links" if quota == "clicks" else "requests/s"
+    limits = {
+        "clicks": f"{policy.clicks_per_second} clicks/s on its links",
+        "webhook_sends": f"{policy.webhook_sends_per_minute} webhook test deliveries and redrives a minute",
+    }
+    limit = limits.get(quota, f"{policy.requests_per_second} requests/s")
     return RateLimited(
-        f"This marketplace is over its {policy.name} quota of {quota_rate(policy, quota)[0]} {unit}.",
+        f"This marketplace is over its {policy.name} quota of {limit}.",
         headers={"Retry-After": str(retry_after_seconds)},
     )

@@ -36,6 +36,6 @@ def apply_stream_records(*, tenant: TenantRef, records: list[StreamRecord]) -> B
     tenant_slug = tenant.slug
     appended = history_append(tenant_models=models, records=records)
     search_documents_apply(tenant_slug=tenant_slug, records=records)
-    events = [webhook_event_for(tenant_slug=tenant_slug, record=record) for record in records]
+    events = [webhook_event_for(record=record) for record in records]
     webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])
     return BatchResult(appended=len(appended.appended), duplicates=appended.duplicates)

@@ -1,11 +1,13 @@
 """Webhooks of the caller's tenant: register (secret shown once), list, delete, deliveries, redrive, test."""
 
 from drf_spectacular.utils import extend_schema
+from httpkit.problems import PROBLEM_CONTENT_TYPE
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
+from resale.api.schema import RETRY_AFTER, TENANT_API_BODY_ERRORS, TENANT_API_ERRORS, problem
 from resale.api.serializers import RequestSerializer
 from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from resale.webhooks.services import (
@@ -17,6 +19,14 @@ from resale.webhooks.services import (
     webhook_subscriptions_list,
     webhook_test_send,
 )
+
+NOT_FOUND = {(404, PROBLEM_CONTENT_TYPE): problem("No such webhook (or delivery) in this tenant.")}
+SENDS_LIMITED = {
+    (429, PROBLEM_CONTENT_TYPE): problem(
+        "Over the tenant's quota, or over its tier's webhook test deliveries and redrives a minute "
+        "(`webhook_sends_per_minute`); retry after Retry-After."
+    )
+}
 
 
 class WebhookApi(TenantAPIView):
@@ -42,7 +52,10 @@ class DeliverySerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     last_status_code = serializers.IntegerField(allow_null=True)
-    last_error = serializers.CharField()
+    last_error = serializers.CharField(
+        help_text="Why the last attempt failed, in the platform's words: a status code and a length, "
+        "never the receiver's answer."
+    )
     delivered_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -75,28 +88,49 @@ class WebhooksApi(WebhookApi):
         class Meta:
             ref_name = "WebhookList"
 
-    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[RETRY_AFTER],
+        responses={
+            201: CreatedSerializer,
+            **TENANT_API_ERRORS,
+            **TENANT_API_BODY_ERRORS,
+            (400, PROBLEM_CONTENT_TYPE): problem(
+                "Invalid input (`errors` names each bad field), or a URL refused: not http(s), "
+                "its host does not resolve, or it points into a private network."
+            ),
+            (409, PROBLEM_CONTENT_TYPE): problem(
+                "The tenant has as many webhooks as its tier allows (`max_webhooks`); delete one first."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         subscription = webhook_subscription_create(
-            tenant_slug=self.route.slug, actor=request.auth.actor, **payload.validated_data
+            tenant_slug=self.route.slug, policy=self.route.policy, actor=self.actor, **payload.validated_data
         )
         return Response(self.CreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="webhooks_list", responses=ListSerializer)
+    @extend_schema(
+        operation_id="webhooks_list",
+        parameters=[RETRY_AFTER],
+        responses={200: ListSerializer, **TENANT_API_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         subscriptions = list(webhook_subscriptions_list(tenant_slug=self.route.slug)[:100])
         return Response(self.ListSerializer({"items": subscriptions, "next_cursor": None}).data)
 
 
 class WebhookDetailApi(WebhookApi):
-    @extend_schema(responses=WebhookSerializer)
+    @extend_schema(
+        parameters=[RETRY_AFTER], responses={200: WebhookSerializer, **TENANT_API_ERRORS, **NOT_FOUND}
+    )
     def get(self, request: Request, webhook_id: str) -> Response:
         subscription = webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(WebhookSerializer(subscription).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(parameters=[RETRY_AFTER], responses={204: None, **TENANT_API_ERRORS, **NOT_FOUND})
     def delete(self, request: Request, webhook_id: str) -> Response:
         webhook_subscription_delete(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -116,7 +150,15 @@ class WebhookDeliveriesApi(WebhookApi):
         class Meta:
             ref_name = "WebhookDeliveryList"
 
-    @extend_schema(parameters=[FilterSerializer], responses=ListSerializer)
+    @extend_schema(
+        parameters=[FilterSerializer, RETRY_AFTER],
+        responses={
+            200: ListSerializer,
+            **TENANT_API_ERRORS,
+            **NOT_FOUND,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid filter: `errors` names it."),
+        },
+    )
     def get(self, request: Request, webhook_id: str) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -130,15 +172,27 @@ class WebhookDeliveriesApi(WebhookApi):
 
 
 class WebhookDeliveryRedriveApi(WebhookApi):
-    @extend_schema(request=None, responses=DeliverySerializer)
+    @extend_schema(
+        request=None,
+        parameters=[RETRY_AFTER],
+        responses={200: DeliverySerializer, **TENANT_API_ERRORS, **NOT_FOUND, **SENDS_LIMITED},
+    )
     def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
         webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
-        delivery = webhook_delivery_redrive(tenant_slug=self.route.slug, delivery_id=delivery_id)
+        delivery = webhook_delivery_redrive(
+            tenant_slug=self.route.slug, policy=self.route.policy, delivery_id=delivery_id
+        )
         return Response(DeliverySerializer(delivery).data)
 
 
 class WebhookTestApi(WebhookApi):
-    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @extend_schema(
+        request=None,
+        parameters=[RETRY_AFTER],
+        responses={202: DeliverySerializer, **TENANT_API_ERRORS, **NOT_FOUND, **SENDS_LIMITED},
+    )
     def post(self, request: Request, webhook_id: str) -> Response:
-        delivery = webhook_test_send(tenant_slug=self.route.slug, webhook_id=webhook_id)
+        delivery = webhook_test_send(
+            tenant_slug=self.route.slug, policy=self.route.policy, webhook_id=webhook_id
+        )
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -15,3 +15,8 @@ class WebhookDeliveryNotFound(ProblemError):
 class WebhookTargetRefused(ProblemError):
     status_code = status.HTTP_400_BAD_REQUEST
     title = "Webhook URL refused"
+
+
+class WebhookLimitReached(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Webhook limit reached"

@@ -1,6 +1,7 @@
 """Which webhook events a stream record makes, and their payloads (images redacted as in the history)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from resale.history.redaction import redact
@@ -51,7 +52,12 @@ def _order_event(record: StreamRecord) -> str | None:
     return f"order.{new_status}" if new_status in ORDER_STATUSES else None
 
 
-def webhook_event_for(*, tenant_slug: str, record: StreamRecord) -> WebhookEvent | None:
+def webhook_body(*, event_type: str, timestamp: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """The body a receiver gets, as the Standard Webhooks specification shapes it."""
+    return {"type": event_type, "timestamp": rfc3339(timestamp), "data": data}
+
+
+def webhook_event_for(*, record: StreamRecord) -> WebhookEvent | None:
     if record.table_role == "listings":
         event_type = _listing_event(record)
     elif record.table_role == "orders":
@@ -62,12 +68,11 @@ def webhook_event_for(*, tenant_slug: str, record: StreamRecord) -> WebhookEvent
         event_type = None
     if event_type is None:
         return None
-    event_id = f"{record.table_role}#{record.event_id}"
-    payload = {
-        "id": event_id,
-        "type": event_type,
-        "tenant": tenant_slug,
-        "occurred_at": rfc3339(record.approximate_at),
-        "data": {record.entity_type: redact(record.image), "previous": redact(record.old)},
-    }
-    return WebhookEvent(event_id=event_id, event_type=event_type, payload=payload)
+    payload = webhook_body(
+        event_type=event_type,
+        timestamp=record.approximate_at,
+        data={record.entity_type: redact(record.image), "previous": redact(record.old)},
+    )
+    return WebhookEvent(
+        event_id=f"{record.table_role}#{record.event_id}", event_type=event_type, payload=payload
+    )

@@ -5,9 +5,19 @@ record, so a record applied twice makes one delivery. Its task is enqueued after
 consumer also re-enqueues deliveries whose task went missing (``webhook_deliveries_requeue``),
 so a crash between commit and enqueue delays a delivery but never loses it.
 
+An attempt holds no transaction or row lock while it waits on the receiver: it claims the
+delivery in one short transaction (a token, valid for the timeout plus a margin, and one more
+attempt counted), sends with no transaction open, then records the outcome only if its claim
+still holds. A second task for the same delivery finds the claim and waits; a worker killed
+mid-send leaves a claim that lapses, and the delivery is sent again (at least once, with the
+same ``webhook-id`` for the receiver to drop the duplicate).
+
 Retries: exponential backoff with full jitter, ``WEBHOOK_RETRY_BASE_SECONDS * 2**attempt``
 capped at ``WEBHOOK_RETRY_MAX_SECONDS``; after ``WEBHOOK_MAX_ATTEMPTS`` failures the delivery is
 ``dead`` (the dead-letter list), visible and re-drivable from the console or the API.
+
+Fair share: a tenant has at most its tier's ``max_webhooks`` subscriptions, and its test
+deliveries and redrives share a bucket of ``webhook_sends_per_minute``.
 """
 
 import json
@@ -17,37 +27,58 @@ import secrets
 import time
 from datetime import timedelta
 
-import urllib3
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from resale.history.services import rfc3339
 from resale.models import WebhookDelivery, WebhookSubscription
-from resale.webhooks.errors import WebhookDeliveryNotFound, WebhookNotFound, WebhookTargetRefused
-from resale.webhooks.events import ALL_EVENTS, TEST_EVENT, WebhookEvent
-from resale.webhooks.signing import webhook_signature
-from resale.webhooks.targets import webhook_target_check
+from resale.ratelimit.limiter import rate_limit_enforce
+from resale.webhooks.errors import (
+    WebhookDeliveryNotFound,
+    WebhookLimitReached,
+    WebhookNotFound,
+    WebhookTargetRefused,
+)
+from resale.webhooks.events import ALL_EVENTS, TEST_EVENT, WebhookEvent, webhook_body
+from resale.webhooks.sender import SendOutcome, webhook_post
+from resale.webhooks.signing import webhook_secret_new, webhook_signed_headers
+from resale.webhooks.targets import webhook_target_check, webhook_target_resolve
+from tenants.tiers import TierPolicy
 
 logger = logging.getLogger(__name__)
 
-_http = urllib3.PoolManager(retries=False, maxsize=16)
+CLAIM_MARGIN_SECONDS = 30
+"""How long past the timeout a claim outlives its attempt: DNS, signing and recording the outcome."""
 
 
 def webhook_subscription_create(
-    *, tenant_slug: str, url: str, events: list[str], actor: str = ""
+    *, tenant_slug: str, policy: TierPolicy, url: str, events: list[str], actor: str = ""
 ) -> WebhookSubscription:
-    """Registers a URL; the returned object's ``secret`` is the only time the secret is shown."""
+    """Registers a URL; the returned object's ``secret`` is the only time the secret is shown.
+
+    Creates for one tenant are serialised (a transaction-scoped advisory lock), so concurrent
+    requests cannot count the same free slot twice and pass the tier's ``max_webhooks``.
+    """
     webhook_target_check(url)
-    return WebhookSubscription.objects.create(
-        id=f"wh_{secrets.token_hex(8)}",
-        tenant_slug=tenant_slug,
-        url=url,
-        events=sorted(set(events)),
-        secret=f"whsec_{secrets.token_urlsafe(32)}",
-        created_by=actor,
-    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"webhooks:{tenant_slug}"]
+            )
+        if webhook_subscriptions_list(tenant_slug=tenant_slug).count() >= policy.max_webhooks:
+            raise WebhookLimitReached(
+                f"The {policy.name} tier allows {policy.max_webhooks} webhooks (max_webhooks); "
+                "delete one before adding another."
+            )
+        return WebhookSubscription.objects.create(
+            id=f"wh_{secrets.token_hex(8)}",
+            tenant_slug=tenant_slug,
+            url=url,
+            events=sorted(set(events)),
+            secret=webhook_secret_new(),
+            created_by=actor,
+        )
 
 
 def webhook_subscriptions_list(*, tenant_slug: str) -> QuerySet[WebhookSubscription]:
@@ -108,20 +139,19 @@ def webhook_deliveries_create(*, tenant_slug: str, events: list[WebhookEvent]) -
     return created
 
 
-def webhook_test_send(*, tenant_slug: str, webhook_id: str) -> WebhookDelivery:
-    """Sends a ``webhook.test`` event to one webhook, through the same signed, retried path."""
+def webhook_test_send(*, tenant_slug: str, policy: TierPolicy, webhook_id: str) -> WebhookDelivery:
+    """Sends a ``webhook.test`` event to one webhook, through the same signed, retried path.
+
+    Counts against the tenant's ``webhook_sends`` bucket (429 past it), like a redrive.
+    """
     subscription = webhook_subscription_get(tenant_slug=tenant_slug, webhook_id=webhook_id)
-    event_id = f"test#{secrets.token_hex(8)}"
+    rate_limit_enforce(tenant_slug=tenant_slug, policy=policy, quota="webhook_sends")
     event = WebhookEvent(
-        event_id=event_id,
+        event_id=f"test#{secrets.token_hex(8)}",
         event_type=TEST_EVENT,
-        payload={
-            "id": event_id,
-            "type": TEST_EVENT,
-            "tenant": tenant_slug,
-            "occurred_at": rfc3339(timezone.now()),
-            "data": {"webhook_id": subscription.id},
-        },
+        payload=webhook_body(
+            event_type=TEST_EVENT, timestamp=timezone.now(), data={"webhook_id": subscription.id}
+        ),
     )
     with transaction.atomic():
         delivery = _delivery_create(subscription, event)
@@ -145,16 +175,16 @@ def webhook_failed_deliveries(*, tenant_slug: str) -> QuerySet[WebhookDelivery]:
     return webhook_deliveries_list(tenant_slug=tenant_slug, status=WebhookDelivery.Status.DEAD)
 
 
-def webhook_delivery_redrive(*, tenant_slug: str, delivery_id: str) -> WebhookDelivery:
-    """Gives a dead (or pending) delivery a fresh set of attempts and sends it now."""
+def webhook_delivery_redrive(*, tenant_slug: str, policy: TierPolicy, delivery_id: str) -> WebhookDelivery:
+    """Gives a dead (or pending) delivery a fresh set of attempts and sends it now.
+
+    Counts against the tenant's ``webhook_sends`` bucket (429 past it), like a test delivery.
+    """
+    if not WebhookDelivery.objects.filter(tenant_slug=tenant_slug, id=delivery_id).exists():
+        raise WebhookDeliveryNotFound(f"No delivery {delivery_id}.")
+    rate_limit_enforce(tenant_slug=tenant_slug, policy=policy, quota="webhook_sends")
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .filter(tenant_slug=tenant_slug, id=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            raise WebhookDeliveryNotFound(f"No delivery {delivery_id}.")
+        delivery = WebhookDelivery.objects.select_for_update().get(tenant_slug=tenant_slug, id=delivery_id)
         if delivery.status != WebhookDelivery.Status.SUCCEEDED:
             delivery.status = WebhookDelivery.Status.PENDING
             delivery.attempts = 0
@@ -170,42 +200,9 @@ def retry_delay(attempts: int) -> float:
     return max(settings.WEBHOOK_RETRY_BASE_SECONDS / 2, random.uniform(0, ceiling))
 
 
-def _post(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[int | None, str]:
-    body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "resale-webhooks/1",
-        "Webhook-Id": delivery.id,
-        "Webhook-Event": delivery.event_type,
-        "Webhook-Timestamp": str(timestamp),
-        "Webhook-Signature": webhook_signature(secret=subscription.secret, timestamp=timestamp, body=body),
-    }
-    try:
-        webhook_target_check(subscription.url)
-        response = _http.request(
-            "POST",
-            subscription.url,
-            body=body,
-            headers=headers,
-            timeout=urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS),
-            redirect=False,
-        )
-    except WebhookTargetRefused as exc:
-        return None, exc.detail
-    except urllib3.exceptions.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:1000]
-    return response.status, "" if 200 <= response.status < 300 else response.data[:500].decode(
-        errors="replace"
-    )
-
-
-def webhook_delivery_attempt(*, delivery_id: str) -> float | None:
-    """Tries one delivery once; returns the delay before the next try, or None when there is none.
-
-    The row stays locked during the request, so two tasks for one delivery (a retry and a
-    requeue) cannot both send it; a finished or dead delivery returns at once.
-    """
+def _attempt_claim(delivery_id: str) -> tuple[WebhookDelivery | None, float | None]:
+    """In one short transaction: the delivery to send now (claimed, one more attempt counted), or
+    none and how long until it may be due (``None``: it never will)."""
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update()
@@ -214,34 +211,79 @@ def webhook_delivery_attempt(*, delivery_id: str) -> float | None:
             .first()
         )
         if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
-            return None
+            return None, None
         now = timezone.now()
-        if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
-            return (delivery.next_attempt_at - now).total_seconds()
-        subscription = delivery.subscription
-        if subscription.deleted_at is not None:
+        busy_until = max(filter(None, [delivery.next_attempt_at, delivery.claimed_until]), default=now)
+        if busy_until > now + timedelta(seconds=1):
+            return None, (busy_until - now).total_seconds()
+        if delivery.subscription.deleted_at is not None:
             delivery.status = WebhookDelivery.Status.DEAD
             delivery.last_error = "webhook deleted"
             delivery.save(update_fields=["status", "last_error", "updated_at"])
-            return None
-        status_code, error = _post(subscription, delivery)
+            return None, None
+        delivery.claim_token = secrets.token_hex(16)
+        delivery.claimed_until = now + timedelta(
+            seconds=settings.WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS
+        )
         delivery.attempts += 1
-        delivery.last_status_code = status_code
-        delivery.last_error = error
+        delivery.save(update_fields=["claim_token", "claimed_until", "attempts", "updated_at"])
+    return delivery, None
+
+
+def _send(delivery: WebhookDelivery) -> SendOutcome:
+    """One signed POST, to the address the target check approved just now (no transaction open)."""
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = {
+        "content-type": "application/json",
+        **webhook_signed_headers(
+            secret=delivery.subscription.secret, message_id=delivery.id, timestamp=int(time.time()), body=body
+        ),
+    }
+    try:
+        target = webhook_target_resolve(delivery.subscription.url)
+    except WebhookTargetRefused as exc:
+        return SendOutcome(None, 0, exc.detail)
+    return webhook_post(
+        target=target, body=body, headers=headers, timeout_seconds=settings.WEBHOOK_TIMEOUT_SECONDS
+    )
+
+
+def _attempt_record(claimed: WebhookDelivery, outcome: SendOutcome) -> float | None:
+    """Records the outcome if the claim still holds; returns the delay before the next try, if any."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(id=claimed.id, claim_token=claimed.claim_token, status=WebhookDelivery.Status.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.claim_token = ""
+        delivery.claimed_until = None
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
         delay = None
-        if status_code is not None and 200 <= status_code < 300:
+        if outcome.delivered:
             delivery.status = WebhookDelivery.Status.SUCCEEDED
             delivery.delivered_at = timezone.now()
             delivery.next_attempt_at = None
         elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.DEAD
             delivery.next_attempt_at = None
-            logger.warning("webhook delivery dead", extra={"delivery": delivery.id, "error": error})
+            logger.warning("webhook delivery dead", extra={"delivery": delivery.id, "error": outcome.error})
         else:
             delay = retry_delay(delivery.attempts)
             delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
         delivery.save()
     return delay
+
+
+def webhook_delivery_attempt(*, delivery_id: str) -> float | None:
+    """Tries one delivery once; returns the delay before the next try, or None when there is none."""
+    delivery, wait = _attempt_claim(delivery_id)
+    if delivery is None:
+        return wait
+    return _attempt_record(delivery, _send(delivery))
 
 
 def webhook_deliveries_requeue(*, older_than_seconds: float = 30) -> int:

@@ -1,11 +1,12 @@
-import json
 import time
 
 import pytest
 from resale.models import StreamShard, WebhookDelivery
+from resale.webhooks.errors import WebhookDeliveryNotFound
 from resale.webhooks.services import retry_delay, webhook_delivery_attempt, webhook_delivery_redrive
-from resale.webhooks.signing import SignatureInvalid, webhook_signature_verify
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from tenants.tiers import tier_policy
 from tests.resale.factories import (
     api_client_for,
     drain,
@@ -69,31 +70,35 @@ def test_registering_needs_the_write_scope_and_known_events(provisioned_tenant):
     assert bad.status_code == 400 and {"url", "events"} <= set(bad.json()["errors"])
 
 
-def test_the_signature_verifies_with_the_secret_and_fails_with_another(provisioned_tenant, receiver):
+def test_a_standard_webhooks_receiver_verifies_each_delivery_and_another_secret_or_body_fails(
+    provisioned_tenant, receiver
+):
     tenant = provisioned_tenant()
     server = receiver()
     hook = _register(tenant, server.url, ["listing.created"])
     other_hook = _register(tenant, "https://hooks.example/other", ["listing.updated"])
+    server.secret = hook["secret"]
     listing = listing_create(models_of(tenant))
     drain(in_process_consumer())
     (delivery,) = WebhookDelivery.objects.filter(tenant_slug=tenant.slug)
     _deliver_until_done(delivery.id)
 
-    (request,) = server.requests
-    payload = json.loads(request.body)
+    (request,) = server.accepted
+    payload = Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert set(payload) == {"type", "timestamp", "data"}
     assert payload["type"] == "listing.created" and payload["data"]["listing"]["id"] == listing.id
-    signed = {
-        "timestamp": request.headers["Webhook-Timestamp"],
-        "body": request.body,
-        "signature": request.headers["Webhook-Signature"],
+    assert request.headers["webhook-id"] == delivery.id
+    assert request.headers["webhook-signature"].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(other_hook["secret"]).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(hook["secret"]).verify(request.body + b" ", request.headers)
+    replayed_later = {
+        **request.headers,
+        "webhook-timestamp": str(int(request.headers["webhook-timestamp"]) - 3600),
     }
-    webhook_signature_verify(secret=hook["secret"], **signed)
-    with pytest.raises(SignatureInvalid):
-        webhook_signature_verify(secret=other_hook["secret"], **signed)
-    with pytest.raises(SignatureInvalid):
-        webhook_signature_verify(secret=hook["secret"], **{**signed, "body": request.body + b" "})
-    with pytest.raises(SignatureInvalid):
-        webhook_signature_verify(secret=hook["secret"], now=int(signed["timestamp"]) + 3600, **signed)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(hook["secret"]).verify(request.body, replayed_later)
 
 
 def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers(
@@ -110,7 +115,7 @@ def test_a_receiver_failing_three_times_gets_the_event_once_it_recovers(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 4, 200)
     assert [request.answered for request in server.requests] == [500, 500, 500, 200]
-    assert len({request.headers["Webhook-Id"] for request in server.requests}) == 1
+    assert len({request.headers["webhook-id"] for request in server.requests}) == 1
 
 
 def test_a_receiver_that_never_recovers_ends_dead_and_can_be_redriven(
@@ -135,8 +140,10 @@ def test_a_receiver_that_never_recovers_ends_dead_and_can_be_redriven(
     _deliver_until_done(delivery.id)
     delivery.refresh_from_db()
     assert delivery.status == "succeeded" and len(server.accepted) == 1
-    with pytest.raises(Exception, match="No delivery"):
-        webhook_delivery_redrive(tenant_slug="someone-else", delivery_id=delivery.id)
+    with pytest.raises(WebhookDeliveryNotFound):
+        webhook_delivery_redrive(
+            tenant_slug="someone-else", policy=tier_policy("premium"), delivery_id=delivery.id
+        )
 
 
 def test_backoff_grows_exponentially_with_jitter_under_a_cap(settings):
@@ -175,14 +182,10 @@ def test_a_test_delivery_goes_out_signed_through_the_same_path(provisioned_tenan
     tenant = provisioned_tenant()
     server = receiver()
     hook = _register(tenant, server.url, ["order.paid"])
+    server.secret = hook["secret"]
     response = api_client_for(tenant, "write").post(f"/api/v1/webhooks/{hook['id']}/test")
     assert response.status_code == 202
     _deliver_until_done(response.json()["id"])
     (request,) = server.accepted
-    assert json.loads(request.body)["type"] == "webhook.test"
-    webhook_signature_verify(
-        secret=hook["secret"],
-        timestamp=request.headers["Webhook-Timestamp"],
-        body=request.body,
-        signature=request.headers["Webhook-Signature"],
-    )
+    payload = Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert payload["type"] == "webhook.test" and payload["data"] == {"webhook_id": hook["id"]}
