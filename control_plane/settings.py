@@ -226,6 +226,8 @@ WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "300"))
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
 if not 0 < WEBHOOK_TIMEOUT_SECONDS <= 30:
     raise RuntimeError("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 30")
+# CA certificates that receivers' TLS certificates are checked against (empty: botocore's bundle).
+WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", "") or None
 # Off unless turned on, whatever DJANGO_ENV is: `make run` and the tests turn it on.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pycurl
 from botocore.httpsession import get_cert_path
+from django.conf import settings
 
 from resale.webhooks.targets import WebhookTarget
 
@@ -69,7 +70,7 @@ def webhook_post(
         handle.setopt(pycurl.PROXY, "")
         handle.setopt(pycurl.NOSIGNAL, 1)
         handle.setopt(pycurl.TIMEOUT_MS, int(timeout_seconds * 1000))
-        handle.setopt(pycurl.CAINFO, get_cert_path(True))
+        handle.setopt(pycurl.CAINFO, get_cert_path(settings.WEBHOOK_CA_BUNDLE or True))
         handle.setopt(pycurl.USERAGENT, USER_AGENT)
         handle.setopt(pycurl.POSTFIELDS, body)
         handle.setopt(

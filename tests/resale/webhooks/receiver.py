@@ -4,9 +4,10 @@ then answers ``status`` (200).
 With ``secret`` set it is a Standard Webhooks receiver: it verifies each request with the
 ``standardwebhooks`` library and answers 400 to one that does not verify. ``answer_body``,
 ``answer_headers`` and ``delay_seconds`` shape its answer (bodies a tenant must never read back,
-redirects, slow receivers).
+redirects, slow receivers); ``tls`` serves https with that server context.
 """
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Receiver:
     answer_body: bytes = b""
     answer_headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0
+    tls: ssl.SSLContext | None = None
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -71,6 +73,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer((self.host, self.port), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

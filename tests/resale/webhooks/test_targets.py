@@ -1,7 +1,14 @@
 """Server-side request forgery: a delivery reaches only the address it checked, follows no
 redirect, and nothing the receiver answers is kept beyond a status code and a length."""
 
+import ssl
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from resale.models import WebhookDelivery
 from resale.webhooks.errors import WebhookTargetRefused
 from resale.webhooks.services import webhook_delivery_attempt
@@ -109,3 +116,66 @@ def test_the_receivers_answer_body_is_never_kept_only_its_status_and_length(rece
     assert delivery.last_error == "answered 500 with 230 bytes (body not kept)"
     stored = WebhookDelivery.objects.filter(id=delivery.id).values().get()
     assert not any("hunter2" in str(value) for value in stored.values())
+
+
+def _certificate_authority(tmp_path, server_name: str) -> tuple[str, ssl.SSLContext, list[str]]:
+    """A CA file, and a server context whose certificate (signed by it) names ``server_name``;
+    the list collects the SNI names the server is sent."""
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key, issuer: str, signer, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_cert = certificate("test CA", ca_key, "test CA", ca_key, ca=True)
+    leaf_cert = certificate(server_name, leaf_key, "test CA", ca_key, ca=False)
+    ca_file, chain_file, key_file = tmp_path / "ca.pem", tmp_path / "leaf.pem", tmp_path / "leaf.key"
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    chain_file.write_bytes(leaf_cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain_file, key_file)
+    names: list[str] = []
+    context.sni_callback = lambda connection, name, _context: names.append(name)
+    return str(ca_file), context, names
+
+
+@pytest.mark.parametrize(
+    ("certified_name", "delivered"), [("hooks.rebind.test", True), ("elsewhere.rebind.test", False)]
+)
+def test_an_https_delivery_pinned_to_the_checked_address_sends_the_hosts_sni_and_checks_its_certificate(
+    dns, settings, tmp_path, receiver, test_delivery, certified_name, delivered
+):
+    ca_file, context, names = _certificate_authority(tmp_path, certified_name)
+    settings.WEBHOOK_CA_BUNDLE = ca_file
+    secure = receiver(tls=context)
+    dns.answers = [["127.0.0.1"]]
+    hook, delivery = test_delivery(f"https://hooks.rebind.test:{secure.server.server_address[1]}/hooks")
+
+    webhook_delivery_attempt(delivery_id=delivery.id)
+
+    delivery.refresh_from_db()
+    assert names == ["hooks.rebind.test"]
+    if delivered:
+        assert delivery.status == WebhookDelivery.Status.SUCCEEDED and len(secure.requests) == 1
+    else:
+        assert secure.requests == []
+        assert delivery.last_error.startswith("TLS certificate not valid for the host")
