@@ -126,13 +126,6 @@ def provisioned_tenant(db, dynamodb_local, unique_slug):
     return make
 
 
-@pytest.fixture(autouse=True)
-def webhook_private_targets(settings):
-    """Tests' webhook receivers listen on 127.0.0.1: private targets on, as `make run` has them.
-    A test of the refusal turns the setting off again."""
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-
-
 @pytest.fixture
 def receiver():
     """Starts local HTTP webhook receivers (``receiver(fail_first=N, secret=...)``, see its module);

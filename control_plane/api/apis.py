@@ -1,8 +1,8 @@
 """The control-plane REST API for platform staff. Each view parses, calls one service, renders."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from httpkit.problems import PROBLEM_CONTENT_TYPE, ProblemSerializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAdminUser
@@ -22,10 +22,6 @@ from tenants.services import tenant_create, tenant_resume, tenant_suspend
 class StaffAPIView(APIView):
     authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
-
-
-def problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ProblemSerializer, description=description)
 
 
 class TokenObtainApi(APIView):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -29,6 +30,11 @@ class ProblemSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Problem"
+
+
+def problem(description: str) -> OpenApiResponse:
+    """An error response in the OpenAPI document: problem details, with what it means here."""
+    return OpenApiResponse(ProblemSerializer, description=description)
 
 
 class ProblemError(Exception):

@@ -1,8 +1,8 @@
 """OpenAPI for the tenant API: the paths served outside DRF (the redirect is a plain view, for
 speed), and the error responses its operations share."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from httpkit.problems import PROBLEM_CONTENT_TYPE, ProblemSerializer
+from drf_spectacular.utils import OpenApiParameter
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 
 REDIRECT_PATH = {
     "get": {
@@ -32,11 +32,6 @@ def add_public_paths(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: adds ``GET /r/{tenant_slug}/{code}``."""
     result.setdefault("paths", {})["/r/{tenant_slug}/{code}"] = REDIRECT_PATH
     return result
-
-
-def problem(description: str) -> OpenApiResponse:
-    """An error response in the OpenAPI document: RFC 9457 problem details."""
-    return OpenApiResponse(ProblemSerializer, description=description)
 
 
 TENANT_API_ERRORS = {
