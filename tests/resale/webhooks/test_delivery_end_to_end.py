@@ -1,4 +1,5 @@
-"""Webhooks through the real pieces: consumer process, Redis broker, Celery worker, HTTP receiver."""
+"""Webhooks through the real pieces: consumer process, Redis broker, a Celery worker on the webhooks
+queue with the thread pool `make run` gives it, HTTP receiver."""
 
 import os
 import subprocess
@@ -45,7 +46,9 @@ def processes(dynamodb_local, tmp_path):
             "-Q",
             "webhooks",
             "--pool",
-            "solo",
+            "threads",
+            "--concurrency",
+            "4",
             "--loglevel",
             "INFO",
         ],
