@@ -4,6 +4,9 @@ These classes are unbound (``table_name`` is None) and cannot reach any table: a
 works with a subclass bound to one tenant's tables (see ``resale.binding``). The Pulumi
 tenant program declares its tables from these same classes (see ``provisioning.table_specs``),
 so schema and infrastructure cannot drift apart.
+
+Every attribute declares what it is (``ordinary``, ``personal`` or ``secret``, see
+``resale.privacy.declarations``): that, and nothing else, decides what leaves the live item.
 """
 
 from pynamodb.attributes import (
@@ -16,6 +19,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from resale.privacy.declarations import ordinary, personal, secret
 
 NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
 PAY_PER_REQUEST = "PAY_PER_REQUEST"
@@ -56,22 +61,22 @@ class Listing(Model):
     class Meta(TenantTableMeta):
         stream_view_type = NEW_AND_OLD_IMAGES
 
-    id = UnicodeAttribute(hash_key=True)
-    seller_id = UnicodeAttribute()
-    title = UnicodeAttribute()
-    description = UnicodeAttribute(default="")
-    category = UnicodeAttribute()
-    condition = UnicodeAttribute()
-    price = UnicodeAttribute()
-    currency = UnicodeAttribute()
-    attributes = MapAttribute(default=dict)
-    image_keys = ListAttribute(default=list)
-    status = UnicodeAttribute(default="active")
-    reserved_order_id = UnicodeAttribute(null=True)
-    version = VersionAttribute()
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-    actor = UnicodeAttribute()
+    id = ordinary(UnicodeAttribute(hash_key=True))
+    seller_id = ordinary(UnicodeAttribute())
+    title = ordinary(UnicodeAttribute())
+    description = ordinary(UnicodeAttribute(default=""))
+    category = ordinary(UnicodeAttribute())
+    condition = ordinary(UnicodeAttribute())
+    price = ordinary(UnicodeAttribute())
+    currency = ordinary(UnicodeAttribute())
+    attributes = ordinary(MapAttribute(default=dict))
+    image_keys = ordinary(ListAttribute(default=list))
+    status = ordinary(UnicodeAttribute(default="active"))
+    reserved_order_id = ordinary(UnicodeAttribute(null=True))
+    version = ordinary(VersionAttribute())
+    created_at = ordinary(UnicodeAttribute())
+    updated_at = ordinary(UnicodeAttribute())
+    actor = ordinary(UnicodeAttribute())
 
     by_seller = ListingsBySeller()
     by_status = ListingsByStatus()
@@ -93,37 +98,38 @@ class OrdersByStatus(GlobalSecondaryIndex):
 
 
 class OrderStatusChange(MapAttribute):
-    status = UnicodeAttribute()
-    at = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    reason = UnicodeAttribute(default="")
+    status = ordinary(UnicodeAttribute())
+    at = ordinary(UnicodeAttribute())
+    actor = ordinary(UnicodeAttribute())
+    reason = ordinary(UnicodeAttribute(default=""))
 
 
 class Order(Model):
     class Meta(TenantTableMeta):
         stream_view_type = NEW_AND_OLD_IMAGES
+        data_subject = "buyer_id"
 
-    id = UnicodeAttribute(hash_key=True)
-    listing_id = UnicodeAttribute()
-    buyer_id = UnicodeAttribute()
-    status = UnicodeAttribute()
-    amount = UnicodeAttribute()
-    currency = UnicodeAttribute()
-    shipping_address = MapAttribute(default=dict)
-    payment_token_fingerprint = UnicodeAttribute()
-    payment_token_sealed = UnicodeAttribute(null=True)
-    payment_reference = UnicodeAttribute(null=True)
-    shipment_reference = UnicodeAttribute(null=True)
-    shipping_started_at = UnicodeAttribute(null=True)
-    refund_reference = UnicodeAttribute(null=True)
-    buyer_email = UnicodeAttribute(null=True)
-    idempotency_key = UnicodeAttribute(null=True)
-    notified = ListAttribute(default=list)
-    history = ListAttribute(of=OrderStatusChange, default=list)
-    version = VersionAttribute()
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-    actor = UnicodeAttribute()
+    id = ordinary(UnicodeAttribute(hash_key=True))
+    listing_id = ordinary(UnicodeAttribute())
+    buyer_id = personal(UnicodeAttribute())
+    status = ordinary(UnicodeAttribute())
+    amount = ordinary(UnicodeAttribute())
+    currency = ordinary(UnicodeAttribute())
+    shipping_address = personal(MapAttribute(default=dict))
+    payment_token_fingerprint = secret(UnicodeAttribute())
+    payment_token_sealed = secret(UnicodeAttribute(null=True))
+    payment_reference = ordinary(UnicodeAttribute(null=True))
+    shipment_reference = ordinary(UnicodeAttribute(null=True))
+    shipping_started_at = ordinary(UnicodeAttribute(null=True))
+    refund_reference = ordinary(UnicodeAttribute(null=True))
+    buyer_email = personal(UnicodeAttribute(null=True))
+    idempotency_key = secret(UnicodeAttribute(null=True))
+    notified = ordinary(ListAttribute(default=list))
+    history = ordinary(ListAttribute(of=OrderStatusChange, default=list))
+    version = ordinary(VersionAttribute())
+    created_at = ordinary(UnicodeAttribute())
+    updated_at = ordinary(UnicodeAttribute())
+    actor = ordinary(UnicodeAttribute())
 
     by_buyer = OrdersByBuyer()
     by_status = OrdersByStatus()
@@ -135,12 +141,12 @@ class Link(Model):
     class Meta(TenantTableMeta):
         stream_view_type = NEW_AND_OLD_IMAGES
 
-    code = UnicodeAttribute(hash_key=True)
-    target_url = UnicodeAttribute()
-    listing_id = UnicodeAttribute(null=True)
-    affiliate_id = UnicodeAttribute(null=True)
-    created_at = UnicodeAttribute()
-    actor = UnicodeAttribute()
+    code = ordinary(UnicodeAttribute(hash_key=True))
+    target_url = ordinary(UnicodeAttribute())
+    listing_id = ordinary(UnicodeAttribute(null=True))
+    affiliate_id = ordinary(UnicodeAttribute(null=True))
+    created_at = ordinary(UnicodeAttribute())
+    actor = ordinary(UnicodeAttribute())
 
 
 class Click(Model):
@@ -149,14 +155,14 @@ class Click(Model):
     class Meta(TenantTableMeta):
         stream_view_type = NEW_AND_OLD_IMAGES
 
-    code = UnicodeAttribute(hash_key=True)
-    clicked_at = UnicodeAttribute(range_key=True)
-    affiliate_id = UnicodeAttribute(null=True)
-    listing_id = UnicodeAttribute(null=True)
-    referrer = UnicodeAttribute(null=True)
-    user_agent = UnicodeAttribute(null=True)
-    actor = UnicodeAttribute(default="anonymous")
-    expires_at = TTLAttribute()
+    code = ordinary(UnicodeAttribute(hash_key=True))
+    clicked_at = ordinary(UnicodeAttribute(range_key=True))
+    affiliate_id = ordinary(UnicodeAttribute(null=True))
+    listing_id = ordinary(UnicodeAttribute(null=True))
+    referrer = personal(UnicodeAttribute(null=True))
+    user_agent = personal(UnicodeAttribute(null=True))
+    actor = ordinary(UnicodeAttribute(default="anonymous"))
+    expires_at = ordinary(TTLAttribute())
 
 
 class IdempotencyRecord(Model):
@@ -165,11 +171,11 @@ class IdempotencyRecord(Model):
     class Meta(TenantTableMeta):
         pass
 
-    key = UnicodeAttribute(hash_key=True)
-    request_fingerprint = UnicodeAttribute()
-    order_id = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-    expires_at = TTLAttribute()
+    key = secret(UnicodeAttribute(hash_key=True))
+    request_fingerprint = secret(UnicodeAttribute())
+    order_id = ordinary(UnicodeAttribute())
+    created_at = ordinary(UnicodeAttribute())
+    expires_at = ordinary(TTLAttribute())
 
 
 class HistoryByEntity(GlobalSecondaryIndex):
@@ -184,21 +190,21 @@ class HistoryEvent(Model):
     class Meta(TenantTableMeta):
         pass
 
-    chain = UnicodeAttribute(hash_key=True)
-    seq = NumberAttribute(range_key=True)
-    event = UnicodeAttribute()
-    entity_type = UnicodeAttribute()
-    entity_id = UnicodeAttribute()
-    entity_key = UnicodeAttribute()
-    old = UnicodeAttribute(null=True)
-    new = UnicodeAttribute(null=True)
-    actor = UnicodeAttribute()
-    at = UnicodeAttribute()
-    source = UnicodeAttribute()
-    stream_sequence = UnicodeAttribute(null=True)
-    recorded_at = UnicodeAttribute(null=True)
-    hash = UnicodeAttribute()
-    prev_hash = UnicodeAttribute()
+    chain = ordinary(UnicodeAttribute(hash_key=True))
+    seq = ordinary(NumberAttribute(range_key=True))
+    event = ordinary(UnicodeAttribute())
+    entity_type = ordinary(UnicodeAttribute())
+    entity_id = ordinary(UnicodeAttribute())
+    entity_key = ordinary(UnicodeAttribute())
+    old = ordinary(UnicodeAttribute(null=True))
+    new = ordinary(UnicodeAttribute(null=True))
+    actor = ordinary(UnicodeAttribute())
+    at = ordinary(UnicodeAttribute())
+    source = ordinary(UnicodeAttribute())
+    stream_sequence = ordinary(UnicodeAttribute(null=True))
+    recorded_at = ordinary(UnicodeAttribute(null=True))
+    hash = ordinary(UnicodeAttribute())
+    prev_hash = ordinary(UnicodeAttribute())
 
     by_entity = HistoryByEntity()
 

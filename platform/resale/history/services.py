@@ -22,9 +22,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from resale.binding import TenantModels, tenant_dynamodb_client
 from resale.history.chain import GENESIS_HASH, canonical_json, event_hash
-from resale.history.redaction import redact
+from resale.privacy.sealing import history_images
 from resale.streams.records import EXPIRE, INSERT, MODIFY, StreamRecord
 
 logger = logging.getLogger(__name__)
@@ -84,13 +83,14 @@ def applied_marker_key(record: StreamRecord) -> str:
     return f"applied#{record.table_role}#{record.event_id}"
 
 
-def _event_content(record: StreamRecord, recorded_at: str) -> dict[str, Any]:
+def _event_content(record: StreamRecord, images: tuple, recorded_at: str) -> dict[str, Any]:
+    old, new = images
     return {
         "event": record.event,
         "entity_type": record.entity_type,
         "entity_id": record.entity_id,
-        "old": canonical_json(redact(record.old)) if record.old is not None else None,
-        "new": canonical_json(redact(record.new)) if record.new is not None else None,
+        "old": canonical_json(old) if old is not None else None,
+        "new": canonical_json(new) if new is not None else None,
         "actor": _actor(record),
         "at": _change_time(record),
         "source": f"{record.table_role}#{record.event_id}",
@@ -169,23 +169,28 @@ def _transaction(table: str, head: tuple[int, str], batch: list[tuple[StreamReco
     return items
 
 
-def _chain(batch: list[StreamRecord], head: tuple[int, str], recorded_at: str) -> list[tuple]:
+def _chain(batch: list[tuple[StreamRecord, tuple]], head: tuple[int, str], recorded_at: str) -> list[tuple]:
     seq, prev_hash = head
     chained = []
-    for record in batch:
+    for record, images in batch:
         seq += 1
-        event = {"seq": seq, **_event_content(record, recorded_at), "prev_hash": prev_hash}
+        event = {"seq": seq, **_event_content(record, images, recorded_at), "prev_hash": prev_hash}
         event["hash"] = event_hash(event)
         prev_hash = event["hash"]
         chained.append((record, event))
     return chained
 
 
-def history_append(*, tenant_models: TenantModels, records: list[StreamRecord]) -> AppendResult:
-    """Appends the records' events in their order; records already in the history are skipped."""
-    client = tenant_dynamodb_client(tenant_models.tenant)
-    table = tenant_models.history.Meta.table_name
-    pending = list(records)
+def history_append(*, client, table: str, records: list[StreamRecord]) -> AppendResult:
+    """Appends the records' events in their order; records already in the history are skipped.
+
+    ``client`` is a low-level DynamoDB client with the tenant's credentials, ``table`` the
+    tenant's history table: all this needs, so it runs the same in the consumer and the Lambda.
+    """
+    images = history_images(
+        client=client, table=table, records=records, created_at=rfc3339(datetime.now(UTC))
+    )
+    pending = list(zip(records, images, strict=True))
     appended: list[dict[str, Any]] = []
     duplicates = 0
     attempts = 0
@@ -213,7 +218,7 @@ def history_append(*, tenant_models: TenantModels, records: list[StreamRecord]) 
                 continue
             attempts += 1
             if attempts >= MAX_ATTEMPTS:
-                raise HistoryAppendFailed(f"history head of {tenant_models.slug} contended") from exc
+                raise HistoryAppendFailed(f"history head of {table} contended") from exc
             time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempts)))
             continue
         appended.extend(event for _, event in chained)

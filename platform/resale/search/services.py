@@ -7,7 +7,8 @@ and filters (category, price range) in one query, and it scales past one machine
 read replicas for queries, and tenants spread over databases by cell. The ``search_vector`` is
 a stored generated column with a GIN index, so a document is searchable the moment its row is
 written. When a tenant outgrows that, the same stream handler can feed OpenSearch instead;
-nothing outside this package knows the engine.
+nothing outside this package knows the engine. A document holds only what the listing model
+declares keepable (``resale.privacy.declarations``).
 
 Idempotent and order-safe: a document carries the listing's ``version`` and only a newer version
 replaces it (one upsert, ``ON CONFLICT ... WHERE``), so a record applied twice or late changes
@@ -20,7 +21,9 @@ from typing import Any
 from django.db import connection
 
 from resale.models import SearchDocument
+from resale.privacy.declarations import keepable_image
 from resale.streams.records import EXPIRE, REMOVE, StreamRecord
+from resale.tables import Listing
 
 REMOVED = "removed"
 
@@ -33,7 +36,7 @@ def _price(value: Any) -> Decimal:
 
 
 def _document_fields(record: StreamRecord) -> dict[str, Any]:
-    image = record.image
+    image = keepable_image(Listing, record.image)
     return {
         "title": str(image.get("title", "")),
         "description": str(image.get("description", "")),

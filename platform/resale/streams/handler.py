@@ -9,7 +9,7 @@ replays the records and the effects come out the same.
 
 from dataclasses import dataclass
 
-from resale.binding import TenantRef, tenant_models
+from resale.binding import TenantRef, tenant_dynamodb_client, tenant_models
 from resale.history.services import history_append
 from resale.search.services import search_documents_apply
 from resale.streams.records import StreamRecord
@@ -34,7 +34,9 @@ def apply_stream_records(*, tenant: TenantRef, records: list[StreamRecord]) -> B
         return BatchResult(appended=0, duplicates=0)
     models = tenant_models(tenant)
     tenant_slug = tenant.slug
-    appended = history_append(tenant_models=models, records=records)
+    appended = history_append(
+        client=tenant_dynamodb_client(tenant), table=models.history.Meta.table_name, records=records
+    )
     search_documents_apply(tenant_slug=tenant_slug, records=records)
     events = [webhook_event_for(record=record) for record in records]
     webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])

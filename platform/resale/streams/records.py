@@ -39,7 +39,8 @@ class StreamRecord:
     entity_id: str
     old: dict[str, Any] | None
     new: dict[str, Any] | None
-    sequence_number: str
+    sequence_number: str | None
+    """None for a record the platform makes itself (an erasure), which no stream carried."""
     approximate_at: datetime
 
     @property

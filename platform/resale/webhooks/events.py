@@ -1,12 +1,17 @@
-"""Which webhook events a stream record makes, and their payloads (images redacted as in the history)."""
+"""Which webhook events a stream record makes, and their payloads.
+
+A payload carries what the item's model declares keepable: ordinary attributes, and personal
+ones in clear (the tenant's own integration ships the order); secrets never.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from resale.history.redaction import redact
 from resale.history.services import rfc3339
+from resale.privacy.declarations import keepable_image
 from resale.streams.records import EXPIRE, INSERT, MODIFY, REMOVE, StreamRecord
+from resale.tables import TENANT_TABLE_MODELS
 
 ORDER_STATUSES = ("submitted", "paid", "shipped", "completed", "payment_failed", "cancelled")
 EVENT_TYPES = frozenset(
@@ -57,6 +62,10 @@ def webhook_body(*, event_type: str, timestamp: datetime, data: dict[str, Any]) 
     return {"type": event_type, "timestamp": rfc3339(timestamp), "data": data}
 
 
+def _in_clear(name: str, value: Any) -> Any:
+    return value
+
+
 def webhook_event_for(*, record: StreamRecord) -> WebhookEvent | None:
     if record.table_role == "listings":
         event_type = _listing_event(record)
@@ -68,10 +77,14 @@ def webhook_event_for(*, record: StreamRecord) -> WebhookEvent | None:
         event_type = None
     if event_type is None:
         return None
+    schema = TENANT_TABLE_MODELS[record.table_role]
     payload = webhook_body(
         event_type=event_type,
         timestamp=record.approximate_at,
-        data={record.entity_type: redact(record.image), "previous": redact(record.old)},
+        data={
+            record.entity_type: keepable_image(schema, record.image, personal_value=_in_clear),
+            "previous": keepable_image(schema, record.old, personal_value=_in_clear),
+        },
     )
     return WebhookEvent(
         event_id=f"{record.table_role}#{record.event_id}", event_type=event_type, payload=payload

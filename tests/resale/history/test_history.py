@@ -65,22 +65,29 @@ def test_a_consumer_reading_again_from_the_start_appends_nothing_twice(provision
     assert history_verify(tenant_models=models).ok
 
 
-def test_payment_and_address_details_never_reach_the_history(provisioned_tenant):
+def test_secrets_never_reach_the_history_in_any_form_and_personal_data_only_sealed(provisioned_tenant):
     tenant = provisioned_tenant()
     models = models_of(tenant)
     listing = listing_create(models)
-    order_create(models, listing_id=listing.id)
+    order_create(
+        models,
+        listing_id=listing.id,
+        buyer_email="ada@example.com",
+        payment_token_sealed="gAAAAA-sealed-token",
+        idempotency_key="idem-secret-1",
+    )
     drain(in_process_consumer())
     (order_event,) = _events(models, entity_type="order")
-    assert "fp_secret_123" not in order_event.new and "Main St" not in order_event.new
-    new = json.loads(order_event.new)
-    assert new["payment_token_fingerprint"] == "[redacted]"
-    assert new["shipping_address"] == {
-        "name": "[redacted]",
-        "line1": "[redacted]",
-        "city": "[redacted]",
-        "country": "FR",
-    }
+    stored = order_event.new
+    for kept_out in ("fp_secret_123", "gAAAAA-sealed-token", "idem-secret-1", "payment_token", "idempotency"):
+        assert kept_out not in stored
+    for personal in ("buyer-1", "ada@example.com", "Main St", "Ada Lovelace"):
+        assert personal not in stored
+    new = json.loads(stored)
+    envelopes = [new[name] for name in ("buyer_id", "buyer_email", "shipping_address")]
+    assert {envelope["erasable"] for envelope in envelopes} == {"A256GCM"}
+    assert len({envelope["kid"] for envelope in envelopes}) == 1
+    assert new["status"] == "submitted" and new["listing_id"] == listing.id
 
 
 def test_an_event_altered_in_storage_is_detected_and_named(provisioned_tenant):
