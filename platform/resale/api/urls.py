@@ -2,6 +2,7 @@ from django.urls import path
 
 from resale.api import links, listings, orders
 from resale.history.apis import AuditEventsApi, AuditReportCsvApi, AuditVerifyApi
+from resale.privacy.apis import ErasuresApi
 from resale.search.apis import SearchApi
 from resale.webhooks.apis import (
     WebhookDeliveriesApi,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("audit/events", AuditEventsApi.as_view(), name="audit-events"),
     path("audit/verify", AuditVerifyApi.as_view(), name="audit-verify"),
     path("audit/report.csv", AuditReportCsvApi.as_view(), name="audit-report-csv"),
+    path("privacy/erasures", ErasuresApi.as_view(), name="privacy-erasures"),
     path("search", SearchApi.as_view(), name="search"),
     path("webhooks", WebhooksApi.as_view(), name="webhooks"),
     path("webhooks/<str:webhook_id>", WebhookDetailApi.as_view(), name="webhook-detail"),

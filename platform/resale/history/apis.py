@@ -1,4 +1,10 @@
-"""The audit API: the history, its verification, and a streamed CSV report (``audit`` scope only)."""
+"""The audit API: the history, its verification, and a streamed CSV report (``audit`` scope only).
+
+Events are returned exactly as stored and hashed, personal data as erasable envelopes; what
+those envelopes open to (or ``"[erased]"``) is served beside them, never inside an event: the
+page's ``personal`` member (by seq) and the report's ``personal`` column. So erasing a buyer
+changes no event and no hash, and a verifier recomputes every hash from the events alone.
+"""
 
 import csv
 import json
@@ -22,8 +28,21 @@ from resale.history.selectors import (
     history_page,
     history_verify,
 )
+from resale.privacy.selectors import PersonalDataView, personal_data_view
 
-CSV_COLUMNS = ("seq", "event", "entity_type", "entity_id", "actor", "at", "old", "new", "hash", "prev_hash")
+CSV_COLUMNS = (
+    "seq",
+    "event",
+    "entity_type",
+    "entity_id",
+    "actor",
+    "at",
+    "old",
+    "new",
+    "hash",
+    "prev_hash",
+    "personal",
+)
 
 
 class AuditApi(TenantAPIView):
@@ -67,6 +86,11 @@ class AuditEventsApi(AuditApi):
     class OutputSerializer(serializers.Serializer):
         items = AuditEventSerializer(many=True)
         next_cursor = serializers.CharField(allow_null=True)
+        personal = serializers.DictField(
+            child=serializers.DictField(child=serializers.DictField()),
+            help_text="What the personal data envelopes of the page's events open to, by seq: "
+            '{"<seq>": {"old"|"new": {attribute: value or "[erased]"}}}. Outside the events: not hashed.',
+        )
 
         class Meta:
             ref_name = "AuditEventsPage"
@@ -90,7 +114,10 @@ class AuditEventsApi(AuditApi):
             )
         except BadHistoryCursor as exc:
             raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+        personal = personal_data_view(self.route.models).of_page(items)
+        return Response(
+            self.OutputSerializer({"items": items, "next_cursor": next_cursor, "personal": personal}).data
+        )
 
 
 class AuditVerifyApi(AuditApi):
@@ -113,11 +140,13 @@ class _Echo:
         return value
 
 
-def _csv_rows(events) -> Iterator[str]:
+def _csv_rows(events, personal_data: PersonalDataView) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for item in events:
         event = event_as_dict(item)
+        personal = personal_data.of(event)
+        event["personal"] = json.dumps(personal, sort_keys=True) if personal is not None else ""
         event["old"] = json.dumps(event["old"], sort_keys=True) if event["old"] is not None else ""
         event["new"] = json.dumps(event["new"], sort_keys=True) if event["new"] is not None else ""
         yield writer.writerow([event[column] for column in CSV_COLUMNS])
@@ -156,6 +185,9 @@ class AuditReportCsvApi(AuditApi):
                 since=params.validated_data.get("since"), until=params.validated_data.get("until")
             ),
         )
-        response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
+        personal_data = personal_data_view(self.route.models)
+        response = StreamingHttpResponse(
+            _csv_rows(events, personal_data), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="audit-report.csv"'
         return response
