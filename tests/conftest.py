@@ -141,3 +141,15 @@ def receiver():
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    """moto's server (S3, SQS, ...) over real HTTP on a free port, for one test module."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pulumi
 
+from provisioning.program.consumer_archive import CONSUMER_RUNTIME, consumer_archive
 from provisioning.program.tenant_stack import TenantStack, TenantStackArgs
 from provisioning.table_specs import tenant_table_specs
 
@@ -25,7 +26,8 @@ tenant = TenantStack(
         tables=tenant_table_specs(slug, tier, prefix=prefix),
         resource_prefix=prefix,
         consumer_handler=config.require("consumerHandler"),
-        consumer_code=pulumi.FileArchive(str(Path(__file__).resolve().parents[2] / "platform")),
+        consumer_code=consumer_archive(Path(__file__).resolve().parents[2] / "platform"),
+        consumer_runtime=CONSUMER_RUNTIME,
         replica_region=config.get("replicaRegion") or None,
         deletion_protection=config.get_bool("deletionProtection") is not False,
         trusted_principal_arns=tuple(config.get_object("trustedPrincipals") or ()),
@@ -37,3 +39,4 @@ pulumi.export("streams", tenant.stream_arns)
 pulumi.export("role_arn", tenant.role.arn)
 pulumi.export("consumer_function", tenant.consumer.name)
 pulumi.export("dead_letter_queue_arn", tenant.dead_letter_queue.arn)
+pulumi.export("effects_queue_url", tenant.effects_queue.url)

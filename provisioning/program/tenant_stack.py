@@ -5,6 +5,10 @@ protection, tags; premium tenants replicate to a second region as global tables)
 whose policy reaches only those tables, their indexes and streams, and the stream consumers (a
 Lambda function fed by one event source mapping per history-feeding stream, failures going to
 an SQS dead-letter queue). Nothing here does I/O: Pulumi reads the code archive and talks to AWS.
+
+The Lambda builds the history only: it has no network path to PostgreSQL, and is given none.
+It hands each applied record (secrets left out) to the tenant's stream-effects queue, which
+the platform's workers read to update search and send webhooks (README, "Streams on AWS").
 """
 
 import json
@@ -38,6 +42,12 @@ STREAM_READ_ACTIONS = [
     "dynamodb:ListStreams",
 ]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+EFFECTS_QUEUE_ACTIONS = [
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+]
 LOG_RETENTION_DAYS = 30
 
 
@@ -49,6 +59,7 @@ class TenantStackArgs:
     resource_prefix: str
     consumer_handler: str
     consumer_code: pulumi.Archive
+    consumer_runtime: str = "python3.11"
     replica_region: str | None = None
     deletion_protection: bool = True
     """False only on the way out: offboarding lifts it so that the stack can be destroyed."""
@@ -81,6 +92,7 @@ def tenant_access_policy(
     table_arns: Sequence[str],
     streamed_table_arns: Sequence[str],
     dead_letter_queue_arn: str,
+    effects_queue_arn: str,
     function_log_group_arn: str,
     replica_region: str | None = None,
 ) -> dict:
@@ -100,6 +112,12 @@ def tenant_access_policy(
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
             "Resource": [dead_letter_queue_arn],
+        },
+        {
+            "Sid": "TenantStreamEffectsQueue",
+            "Effect": "Allow",
+            "Action": EFFECTS_QUEUE_ACTIONS,
+            "Resource": [effects_queue_arn],
         },
         {
             "Sid": "ConsumerLogs",
@@ -222,6 +240,15 @@ class TenantStack(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        self.effects_queue = aws.sqs.Queue(
+            f"{name}-stream-effects",
+            name=f"{args.resource_prefix}-{args.slug}-stream-effects",
+            message_retention_seconds=4 * 24 * 3600,
+            visibility_timeout_seconds=60,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=child,
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{args.resource_prefix}-{args.slug}-data",
@@ -242,7 +269,7 @@ class TenantStack(pulumi.ComponentResource):
             f"{name}-consumer",
             name=function_name,
             role=self.role.arn,
-            runtime="python3.11",
+            runtime=args.consumer_runtime,
             handler=args.consumer_handler,
             code=args.consumer_code,
             timeout=60,
@@ -253,6 +280,7 @@ class TenantStack(pulumi.ComponentResource):
                     "RESALE_TABLES": json.dumps(
                         {spec.role: spec.name for spec in args.tables}, sort_keys=True
                     ),
+                    "RESALE_EFFECTS_QUEUE_URL": self.effects_queue.url,
                 }
             ),
             tags=tags,
@@ -266,6 +294,7 @@ class TenantStack(pulumi.ComponentResource):
                 tables=[table.arn for table in self.tables.values()],
                 streamed=[self.tables[role].arn for role in streamed],
                 queue=self.dead_letter_queue.arn,
+                effects=self.effects_queue.arn,
                 function=self.consumer.arn,
             ).apply(
                 lambda arns: json.dumps(
@@ -273,6 +302,7 @@ class TenantStack(pulumi.ComponentResource):
                         table_arns=arns["tables"],
                         streamed_table_arns=arns["streamed"],
                         dead_letter_queue_arn=arns["queue"],
+                        effects_queue_arn=arns["effects"],
                         function_log_group_arn=log_group_arn(
                             function_arn=arns["function"], function_name=function_name
                         ),
@@ -291,6 +321,7 @@ class TenantStack(pulumi.ComponentResource):
                 batch_size=100,
                 maximum_batching_window_in_seconds=1,
                 bisect_batch_on_function_error=True,
+                function_response_types=["ReportBatchItemFailures"],
                 maximum_retry_attempts=5,
                 maximum_record_age_in_seconds=24 * 3600,
                 destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
@@ -313,5 +344,6 @@ class TenantStack(pulumi.ComponentResource):
                 "role_arn": self.role.arn,
                 "consumer_function": self.consumer.name,
                 "dead_letter_queue_arn": self.dead_letter_queue.arn,
+                "effects_queue_url": self.effects_queue.url,
             }
         )

@@ -14,27 +14,17 @@ import pytest
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from moto.server import ThreadedMotoServer
 from resale.media.storage import S3MediaStorage
 
 from tests.dynamodb_local import free_port
 from tests.resale.conftest import listing_body
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def storage(s3_endpoint, monkeypatch):
+def storage(moto_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    storage = S3MediaStorage("media-bucket", s3_endpoint, "us-east-1", ttl=300)
+    storage = S3MediaStorage("media-bucket", moto_endpoint, "us-east-1", ttl=300)
     storage.client.create_bucket(Bucket="media-bucket")
     return storage
 

@@ -87,6 +87,11 @@ PersonalValue = Callable[[str, Any], Any]
 """What a personal attribute becomes where it is kept: (attribute name, value) -> kept value."""
 
 
+def in_clear(name: str, value: Any) -> Any:
+    """Personal data kept as it is: for what goes to the tenant's own systems (webhooks)."""
+    return value
+
+
 def _keep_ordinary(attribute: Attribute, value: Any) -> Any:
     nested = _typed_map(attribute)
     if nested is None:

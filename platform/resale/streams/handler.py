@@ -37,7 +37,12 @@ def apply_stream_records(*, tenant: TenantRef, records: list[StreamRecord]) -> B
     appended = history_append(
         client=tenant_dynamodb_client(tenant), table=models.history.Meta.table_name, records=records
     )
+    apply_stream_effects(tenant_slug=tenant_slug, records=records)
+    return BatchResult(appended=len(appended.appended), duplicates=appended.duplicates)
+
+
+def apply_stream_effects(*, tenant_slug: str, records: list[StreamRecord]) -> None:
+    """The effects beside the history (search, webhooks); on AWS they come through the effects queue."""
     search_documents_apply(tenant_slug=tenant_slug, records=records)
     events = [webhook_event_for(record=record) for record in records]
     webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])
-    return BatchResult(appended=len(appended.appended), duplicates=appended.duplicates)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from resale.history.services import rfc3339
-from resale.privacy.declarations import keepable_image
+from resale.privacy.declarations import in_clear, keepable_image
 from resale.streams.records import EXPIRE, INSERT, MODIFY, REMOVE, StreamRecord
 from resale.tables import TENANT_TABLE_MODELS
 
@@ -62,10 +62,6 @@ def webhook_body(*, event_type: str, timestamp: datetime, data: dict[str, Any]) 
     return {"type": event_type, "timestamp": rfc3339(timestamp), "data": data}
 
 
-def _in_clear(name: str, value: Any) -> Any:
-    return value
-
-
 def webhook_event_for(*, record: StreamRecord) -> WebhookEvent | None:
     if record.table_role == "listings":
         event_type = _listing_event(record)
@@ -82,8 +78,8 @@ def webhook_event_for(*, record: StreamRecord) -> WebhookEvent | None:
         event_type=event_type,
         timestamp=record.approximate_at,
         data={
-            record.entity_type: keepable_image(schema, record.image, personal_value=_in_clear),
-            "previous": keepable_image(schema, record.old, personal_value=_in_clear),
+            record.entity_type: keepable_image(schema, record.image, personal_value=in_clear),
+            "previous": keepable_image(schema, record.old, personal_value=in_clear),
         },
     )
     return WebhookEvent(

@@ -3,12 +3,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from resale.binding import tenant_streams_client
 from resale.history.selectors import HistoryFilter, history_iter, history_verify
 from resale.streams.records import EXPIRE, REMOVE, classify_event
 
 from tests.dynamodb_local import DynamoDBLocal
-from tests.resale.factories import drain, in_process_consumer, listing_create, models_of
+from tests.resale.factories import drain, in_process_consumer, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -69,41 +68,3 @@ def test_on_aws_a_remove_by_the_dynamodb_service_principal_is_an_expiry():
     assert (
         classify_event("REMOVE", {"type": "Service", "principalId": "someone.else"}, {"k": 1}, None) == REMOVE
     )
-
-
-def _as_lambda_event(stream_arn: str, raw_records: list[dict]) -> dict:
-    """Stream records as the event source mapping hands them to Lambda (JSON: epoch seconds)."""
-    records = []
-    for raw in raw_records:
-        change = dict(raw["dynamodb"])
-        change["ApproximateCreationDateTime"] = change["ApproximateCreationDateTime"].timestamp()
-        records.append({**raw, "dynamodb": change, "eventSourceARN": stream_arn})
-    return json.loads(json.dumps({"Records": records}))
-
-
-def test_the_lambda_driver_applies_the_same_records_once(provisioned_tenant):
-    from resale.streams.lambda_handler import handle
-
-    tenant = provisioned_tenant()
-    models = models_of(tenant)
-    for _ in range(3):
-        listing_create(models)
-    stream_arn = tenant.resources["streams"]["listings"]
-    streams = tenant_streams_client(tenant)
-    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(
-        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-    )
-    raw = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    event = _as_lambda_event(stream_arn, raw)
-
-    assert handle(event, None) == {"batchItemFailures": []}
-    assert handle(event, None) == {"batchItemFailures": []}
-    events = list(history_iter(tenant_models=models))
-    assert [e.seq for e in events] == [1, 2, 3] and {e.event for e in events} == {"INSERT"}
-    drain(in_process_consumer())
-    assert len(list(history_iter(tenant_models=models))) == 3
-
-    unknown = {"Records": [{**event["Records"][0], "eventSourceARN": stream_arn + "-gone"}]}
-    failed = handle(unknown, None)["batchItemFailures"]
-    assert failed == [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]

@@ -27,6 +27,7 @@ class TenantMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
         elif args.typ == "aws:sqs/queue:Queue":
             state["arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+            state["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:lambda/function:Function":
             state["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         self.declared[args.name] = (args.typ, dict(args.inputs))
@@ -160,7 +161,7 @@ def test_a_premium_tenant_without_a_replica_region_is_refused():
 
 
 @pulumi.runtime.test
-def test_each_history_feeding_stream_has_a_mapping_with_a_dead_letter_queue_and_bisect_on_error():
+def test_each_history_feeding_stream_has_a_mapping_reporting_partial_failures_with_a_dead_letter_queue():
     stack = tenant_stack("esm-one", "standard")
 
     def check(values):
@@ -175,6 +176,7 @@ def test_each_history_feeding_stream_has_a_mapping_with_a_dead_letter_queue_and_
         for mapping in mappings.values():
             assert mapping["functionName"] == function_arn
             assert mapping["bisectBatchOnFunctionError"] is True
+            assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
             assert mapping["destinationConfig"] == {"onFailure": {"destinationArn": queue_arn}}
             assert mapping["startingPosition"] == "TRIM_HORIZON"
             assert mapping["maximumRetryAttempts"] > 0
@@ -185,6 +187,9 @@ def test_each_history_feeding_stream_has_a_mapping_with_a_dead_letter_queue_and_
             role: t["name"] for role, t in tables.items()
         }
         assert function["environment"]["variables"]["RESALE_TENANT"] == "esm-one"
+        assert function["environment"]["variables"]["RESALE_EFFECTS_QUEUE_URL"] == (
+            f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/resale-esm-one-stream-effects"
+        )
 
     return settled(stack).apply(check)
 
@@ -200,6 +205,7 @@ def own_resources(slug: str, region: str = REGION, replica_region: str | None = 
             for role in HISTORY_FEEDING
         }
         | {f"arn:aws:sqs:{region}:{ACCOUNT}:resale-{slug}-streams-dlq"}
+        | {f"arn:aws:sqs:{region}:{ACCOUNT}:resale-{slug}-stream-effects"}
         | {f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/lambda/resale-{slug}-streams:*"}
     )
 
