@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from resale.binding import tenant_dynamodb_client
 from resale.clock import utc_now
@@ -79,7 +80,7 @@ def _order_scrub(route: TenantRoute, order, *, buyer_id: str, actor: str) -> Non
     ]
     try:
         order.update(actions=actions, condition=orders.buyer_id == buyer_id, add_version_condition=False)
-    except orders.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
 
@@ -88,7 +89,7 @@ def _idempotency_record_delete(route: TenantRoute, key: str, order_id: str) -> N
     records = route.models.idempotency
     try:
         records(key=key).delete(condition=records.order_id == order_id)
-    except records.DeleteError as exc:
+    except DeleteError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
 
@@ -122,7 +123,7 @@ def _webhook_payloads_scrub(tenant_slug: str, *, buyer_id: str) -> int:
     candidates = (
         WebhookDelivery.objects.filter(tenant_slug=tenant_slug)
         .annotate(text=Cast("payload", TextField()))
-        .filter(text__contains=json.dumps(buyer_id))
+        .filter(text__contains=json.dumps(buyer_id, ensure_ascii=False))
         .values_list("id", flat=True)
     )
     scrubbed = 0

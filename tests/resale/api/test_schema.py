@@ -18,6 +18,7 @@ def test_the_openapi_document_describes_every_tenant_path():
         "/api/v1/orders/{order_id}": {"get"},
         "/api/v1/orders/{order_id}/cancel": {"post"},
         "/api/v1/links": {"post"},
+        "/api/v1/privacy/erasures": {"post"},
         "/r/{tenant_slug}/{code}": {"get"},
     }
     for path, methods in expected.items():
