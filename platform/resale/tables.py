@@ -186,6 +186,7 @@ class HistoryEvent(Model):
 
     chain = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
+    chain_version = NumberAttribute(null=True)
     event = UnicodeAttribute()
     entity_type = UnicodeAttribute()
     entity_id = UnicodeAttribute()

@@ -5,7 +5,8 @@ import csv
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from resale.history.selectors import history_verify
+from resale.history.checkpoints import checkpoint_latest
+from resale.history.verification import REQUEST_BUDGET_EVENTS, history_verification_refresh
 
 from control_plane.console.access import TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
@@ -88,8 +89,11 @@ def chain_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     tables = tenant_tables(access.tenant)
     if tables is None:
         return _no_tables(request, access)
-    status = history_verify(tenant_models=tables)
-    return render(request, "console/audit/chain.html", {"access": access, "status": status})
+    status = history_verification_refresh(tenant_models=tables, budget=REQUEST_BUDGET_EVENTS)
+    checkpoint = checkpoint_latest(tenant_models=tables)
+    return render(
+        request, "console/audit/chain.html", {"access": access, "status": status, "checkpoint": checkpoint}
+    )
 
 
 @tenant_view()

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from resale.api import links, listings, orders
-from resale.history.apis import AuditEventsApi, AuditReportCsvApi, AuditVerifyApi
+from resale.history.apis import AuditCheckpointsApi, AuditEventsApi, AuditReportCsvApi, AuditVerifyApi
 from resale.search.apis import SearchApi
 from resale.webhooks.apis import (
     WebhookDeliveriesApi,
@@ -26,6 +26,7 @@ urlpatterns = [
     path("links", links.LinkCollectionApi.as_view(), name="link-collection"),
     path("audit/events", AuditEventsApi.as_view(), name="audit-events"),
     path("audit/verify", AuditVerifyApi.as_view(), name="audit-verify"),
+    path("audit/checkpoints", AuditCheckpointsApi.as_view(), name="audit-checkpoints"),
     path("audit/report.csv", AuditReportCsvApi.as_view(), name="audit-report-csv"),
     path("search", SearchApi.as_view(), name="search"),
     path("webhooks", WebhooksApi.as_view(), name="webhooks"),

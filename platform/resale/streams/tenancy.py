@@ -18,4 +18,3 @@ def tenant_for_stream_arn(stream_arn: str) -> tuple[Tenant, str]:
             if arn == stream_arn:
                 return tenant, role
     raise UnknownStream(stream_arn)
-
