@@ -470,9 +470,12 @@ class ShardStreamConsumer:
                 self.renew_leases()
             try:
                 applied = self.poll_shard(shard)
-            except (ClientError, BotoCoreError, DatabaseError) as exc:
+            except Exception as exc:
+                # Whatever a record does to the handler, the consumer lives on: the shard retries
+                # it, then isolates it as a dead letter (``_apply``).
                 logger.warning(
-                    "shard batch failed; retrying", extra={"shard": shard.shard_id, "error": str(exc)}
+                    "shard batch failed; retrying",
+                    extra={"shard": shard.shard_id, "error": str(exc), "failures": shard.failures},
                 )
                 shard.iterator = None
                 shard.next_poll_at = now + 1.0
