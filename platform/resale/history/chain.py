@@ -12,9 +12,7 @@ so ``hashable`` turns such integers into decimal strings before anything is stor
 
 from typing import Any
 
-import rfc8785
-
-from resale.history.verify_history import CHAIN_VERSION, GENESIS_HASH, event_hash
+from resale.history.verify_history import CHAIN_VERSION, GENESIS_HASH, canonical_bytes, event_hash
 
 __all__ = ["CHAIN_VERSION", "GENESIS_HASH", "canonical_json", "event_hash", "hashable"]
 
@@ -35,4 +33,4 @@ def hashable(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    return rfc8785.dumps(value).decode("utf-8")
+    return canonical_bytes(value).decode("utf-8")

@@ -61,6 +61,45 @@ LEGACY_HASHED_FIELDS = (
 )
 
 
+_SAFE_INTEGER = 2**53 - 1
+_FROM_SURROGATES = "\ud800"
+
+
+def _json_sorts_like_jcs(value: Any) -> bool:
+    """Whether ``json.dumps`` writes this value exactly as RFC 8785 does: no float (JCS's number
+    format), no integer past 2**53, and no key with a character at or above U+D800 (JCS sorts
+    keys by UTF-16 code units, ``json`` by code points; they agree below U+D800). Exact types
+    only, tested inline for strings: this walk runs once per event hashed."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) < _FROM_SURROGATES):
+                return False
+            if type(item) is not str and not _json_sorts_like_jcs(item):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) is str or _json_sorts_like_jcs(item) for item in value)
+    if kind is int:
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    return value is None or kind is str or kind is bool
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 serialisation. The ``rfc8785`` package, pure Python, takes 1.2 ms for a listing
+    event here, eight times ``json.dumps``: at 100,000 events that is minutes for an auditor and
+    CPU the consumer spends per record. For values whose ``json.dumps`` output is byte for byte
+    JCS (strings, safe integers, booleans, null; JSON's escapes are JCS's) it is used; anything
+    else goes to ``rfc8785``. A test pins the two together."""
+    if _json_sorts_like_jcs(value):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+    return rfc8785.dumps(value)
+
+
 def _legacy_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -74,7 +113,7 @@ def event_hash(event: dict[str, Any]) -> str:
                 hashed[side] = _legacy_json(hashed[side])
         return hashlib.sha256(_legacy_json(hashed).encode("utf-8")).hexdigest()
     body = {name: value for name, value in event.items() if name != "hash"}
-    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
 def checkpoint_claims(token: str, keys: KeySet) -> dict[str, Any]:
