@@ -11,6 +11,7 @@ altered near the end (it must name it). No DynamoDB, no Django: only the verifie
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -87,7 +88,9 @@ def build(folder: Path, events: int, every: int) -> None:
     shutil.copy(verify_history.__file__, folder / "verify_history.py")
 
 
-def timed_run(folder: Path) -> tuple[float, dict]:
+def timed_run(folder: Path) -> tuple[float, float, dict]:
+    """Wall seconds, CPU seconds (user + system of the verifier's process) and its summary."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [
@@ -102,7 +105,10 @@ def timed_run(folder: Path) -> tuple[float, dict]:
         capture_output=True,
         check=False,
     )
-    return time.perf_counter() - started, json.loads(done.stdout)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, json.loads(done.stdout)
 
 
 def main() -> None:
@@ -119,18 +125,18 @@ def main() -> None:
             f"export: {args.events} events, {size / 1e6:.1f} MB, "
             f"built in {time.perf_counter() - started:.1f} s"
         )
-        seconds, result = timed_run(folder)
+        seconds, cpu, result = timed_run(folder)
         assert result["ok"] and result["events"] == args.events, result
         print(
-            f"verify ok: {seconds:.2f} s, {args.events / seconds:,.0f} events/s, "
-            f"{result['checkpoints']} checkpoints verified"
+            f"verify ok: {seconds:.2f} s wall, {cpu:.2f} s CPU, "
+            f"{args.events / cpu:,.0f} events per CPU second, {result['checkpoints']} checkpoints verified"
         )
         lines = (folder / "events.jsonl").read_text().splitlines()
         altered = json.loads(lines[-10])
         altered["new"]["price"] = "1.00"
         lines[-10] = json.dumps(altered)
         (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
-        seconds, result = timed_run(folder)
+        seconds, cpu, result = timed_run(folder)
         assert not result["ok"] and result["first_bad_seq"] == args.events - 9, result
         print(
             f"verify tampered: {seconds:.2f} s, first_bad_seq={result['first_bad_seq']} ({result['problem']})"

@@ -1,7 +1,13 @@
 from django.urls import path
 
 from resale.api import links, listings, orders
-from resale.history.apis import AuditCheckpointsApi, AuditEventsApi, AuditReportCsvApi, AuditVerifyApi
+from resale.history.apis import (
+    AuditCheckpointsApi,
+    AuditDeadLettersApi,
+    AuditEventsApi,
+    AuditReportCsvApi,
+    AuditVerifyApi,
+)
 from resale.search.apis import SearchApi
 from resale.webhooks.apis import (
     WebhookDeliveriesApi,
@@ -27,6 +33,7 @@ urlpatterns = [
     path("audit/events", AuditEventsApi.as_view(), name="audit-events"),
     path("audit/verify", AuditVerifyApi.as_view(), name="audit-verify"),
     path("audit/checkpoints", AuditCheckpointsApi.as_view(), name="audit-checkpoints"),
+    path("audit/dead-letters", AuditDeadLettersApi.as_view(), name="audit-dead-letters"),
     path("audit/report.csv", AuditReportCsvApi.as_view(), name="audit-report-csv"),
     path("search", SearchApi.as_view(), name="search"),
     path("webhooks", WebhooksApi.as_view(), name="webhooks"),

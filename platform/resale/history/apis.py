@@ -23,6 +23,7 @@ from resale.history.errors import BadCursor
 from resale.history.selectors import (
     BadHistoryCursor,
     HistoryFilter,
+    dead_letters_page,
     decode_cursor,
     encode_cursor,
     event_as_dict,
@@ -202,6 +203,49 @@ class AuditCheckpointsApi(AuditApi):
         params.is_valid(raise_exception=True)
         try:
             items, next_cursor = checkpoints_page(
+                tenant_models=self.route.models,
+                cursor=params.validated_data.get("cursor"),
+                limit=params.validated_data["limit"],
+            )
+        except BadHistoryCursor as exc:
+            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
+        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+
+
+class AuditDeadLettersApi(AuditApi):
+    """Stream records the history could not apply (each also a GAP event of the same seq), redacted."""
+
+    class FilterSerializer(RequestSerializer):
+        cursor = serializers.CharField(required=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+        class Meta:
+            ref_name = "AuditDeadLettersFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        class DeadLetterSerializer(serializers.Serializer):
+            seq = serializers.IntegerField(help_text="the seq of the GAP event recording the loss")
+            table = serializers.CharField()
+            event_id = serializers.CharField()
+            error = serializers.CharField()
+            recorded_at = serializers.CharField()
+            record = serializers.JSONField(allow_null=True, help_text="the stream record, redacted")
+
+            class Meta:
+                ref_name = "AuditDeadLetter"
+
+        items = DeadLetterSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "AuditDeadLettersPage"
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            items, next_cursor = dead_letters_page(
                 tenant_models=self.route.models,
                 cursor=params.validated_data.get("cursor"),
                 limit=params.validated_data["limit"],

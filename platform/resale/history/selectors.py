@@ -15,8 +15,8 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from resale.binding import TenantModels
-from resale.history.services import EVENTS_CHAIN, rfc3339
+from resale.binding import TenantModels, tenant_dynamodb_client
+from resale.history.services import DEAD_LETTERS_CHAIN, EVENTS_CHAIN, rfc3339
 
 PAGE_SIZE = 500
 
@@ -125,4 +125,31 @@ def history_page(
         if len(items) == limit:
             return items, encode_cursor(items[-1]["seq"])
         items.append(event_as_dict(item))
+    return items, None
+
+
+def dead_letters_page(
+    *, tenant_models: TenantModels, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The stream records that could not be applied, by the seq of their ``GAP`` event, oldest first."""
+    after_seq = decode_cursor(cursor) if cursor else 0
+    response = tenant_dynamodb_client(tenant_models.tenant).query(
+        TableName=tenant_models.history.Meta.table_name,
+        KeyConditionExpression="chain = :chain AND seq > :after",
+        ExpressionAttributeValues={":chain": {"S": DEAD_LETTERS_CHAIN}, ":after": {"N": str(after_seq)}},
+        Limit=limit + 1,
+    )
+    items = [
+        {
+            "seq": int(item["seq"]["N"]),
+            "table": item["table_role"]["S"],
+            "event_id": item["event_id"]["S"],
+            "error": item["error"]["S"],
+            "recorded_at": item["recorded_at"]["S"],
+            "record": json.loads(item["record"]["S"]) if "record" in item else None,
+        }
+        for item in response.get("Items", [])
+    ]
+    if len(items) > limit:
+        return items[:limit], encode_cursor(items[limit - 1]["seq"])
     return items, None

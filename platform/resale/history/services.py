@@ -6,7 +6,9 @@ The history table holds three kinds of item:
 - ``chain="head"``, ``seq=0``: the chain head, ``head_seq`` and ``head_hash`` of the last event;
 - ``chain="applied#<role>#<eventID>"``, ``seq=0``: a marker that a stream record was appended
   (``applied#gap#<id>`` for a ``GAP`` event: a loss recorded once however often it is seen);
-- ``chain="checkpoints"``, ``seq=N``: the signed chain heads (``resale.history.checkpoints``).
+- ``chain="checkpoints"``, ``seq=N``: the signed chain heads (``resale.history.checkpoints``);
+- ``chain="dead-letters"``, ``seq=N``: a stream record that could not be applied, beside the
+  ``GAP`` event ``N`` that records its loss (``resale.streams.dead_letters``).
 
 One DynamoDB transaction writes a batch of events, their markers and the new head, on the
 conditions that the head is still what we read and that no marker exists yet. So consumers on
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 EVENTS_CHAIN = "events"
 HEAD_CHAIN = "head"
+DEAD_LETTERS_CHAIN = "dead-letters"
 TTL_ACTOR = "system:dynamodb-ttl"
 UNKNOWN_ACTOR = "unknown"
 # Each event takes two items of a transaction (event and marker) and the head one: 2 * 49 + 1 <= 100.

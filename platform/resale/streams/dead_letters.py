@@ -24,13 +24,12 @@ from django.db import DatabaseError
 from resale.binding import TenantRef, tenant_dynamodb_client, tenant_models
 from resale.history.chain import canonical_json
 from resale.history.redaction import redact
-from resale.history.services import Gap, history_gap_append
+from resale.history.services import DEAD_LETTERS_CHAIN, Gap, history_gap_append
 from resale.streams.handler import BatchResult, apply_stream_records
 from resale.streams.records import ENTITY_TYPES, StreamRecord, stream_record_from_raw
 
 logger = logging.getLogger(__name__)
 
-DEAD_LETTERS_CHAIN = "dead-letters"
 DEAD_LETTER_MAX_BYTES = 300 * 1024
 TRANSIENT_CODES = frozenset(
     {

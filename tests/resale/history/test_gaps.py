@@ -6,11 +6,17 @@ import time
 import pytest
 import rfc8785
 from botocore.exceptions import ClientError
-from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
 
-from tests.resale.factories import drain, in_process_consumer, listing_change, listing_create, models_of
+from tests.resale.factories import (
+    api_client_for,
+    drain,
+    in_process_consumer,
+    listing_change,
+    listing_create,
+    models_of,
+)
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -76,10 +82,10 @@ def test_a_poison_record_becomes_a_dead_letter_and_a_gap_and_the_shard_goes_on(
     ]
     assert events[1]["new"]["reason"] == "unprocessable" and events[1]["new"]["error"] == "ValueError"
     assert len(tries) == 3
-    dead = tenant_dynamodb_client(models.tenant).get_item(
-        TableName=models.history.Meta.table_name, Key={"chain": {"S": "dead-letters"}, "seq": {"N": "2"}}
-    )["Item"]
-    assert "cannot apply this record" in dead["error"]["S"] and poison.id in dead["record"]["S"]
+    (dead,) = api_client_for(tenant, "audit").get("/api/v1/audit/dead-letters").json()["items"]
+    assert dead["seq"] == 2 and "cannot apply this record" in dead["error"]
+    assert dead["record"]["dynamodb"]["NewImage"]["id"] == {"S": poison.id}
+    assert api_client_for(tenant, "read").get("/api/v1/audit/dead-letters").status_code == 403
     verification = history_verify(tenant_models=models)
     assert verification.ok and [gap["seq"] for gap in verification.gaps] == [2]
     listing_create(models)
