@@ -29,7 +29,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
 from resale.binding import TenantModels, tenant_dynamodb_client
-from resale.history.selectors import decode_cursor, encode_cursor
+from resale.history.selectors import chain_page
 from resale.history.services import read_head, rfc3339
 from resale.history.verify_history import SIGNING_ALGORITHM
 
@@ -144,17 +144,10 @@ def checkpoints_page(
     *, tenant_models: TenantModels, cursor: str | None, limit: int
 ) -> tuple[list[Checkpoint], str | None]:
     """The tenant's checkpoints, oldest first, ``limit`` at a time (a bad cursor: ``BadHistoryCursor``)."""
-    after = decode_cursor(cursor) if cursor else 0
-    response = tenant_dynamodb_client(tenant_models.tenant).query(
-        TableName=tenant_models.history.Meta.table_name,
-        KeyConditionExpression="chain = :chain AND seq > :after",
-        ExpressionAttributeValues={":chain": {"S": CHECKPOINTS_CHAIN}, ":after": {"N": str(after)}},
-        Limit=limit + 1,
+    items, next_cursor = chain_page(
+        tenant_models=tenant_models, chain=CHECKPOINTS_CHAIN, cursor=cursor, limit=limit
     )
-    items = [_checkpoint(item) for item in response.get("Items", [])]
-    if len(items) > limit:
-        return items[:limit], encode_cursor(items[limit - 1].seq)
-    return items, None
+    return [_checkpoint(item) for item in items], next_cursor
 
 
 def checkpoint_latest(*, tenant_models: TenantModels) -> Checkpoint | None:

@@ -128,18 +128,32 @@ def history_page(
     return items, None
 
 
-def dead_letters_page(
-    *, tenant_models: TenantModels, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The stream records that could not be applied, by the seq of their ``GAP`` event, oldest first."""
+def chain_page(
+    *, tenant_models: TenantModels, chain: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, dict]], str | None]:
+    """Raw items of one of the history table's other chains (checkpoints, dead letters), by seq,
+    oldest first, ``limit`` at a time; a bad cursor raises ``BadHistoryCursor``."""
     after_seq = decode_cursor(cursor) if cursor else 0
     response = tenant_dynamodb_client(tenant_models.tenant).query(
         TableName=tenant_models.history.Meta.table_name,
         KeyConditionExpression="chain = :chain AND seq > :after",
-        ExpressionAttributeValues={":chain": {"S": DEAD_LETTERS_CHAIN}, ":after": {"N": str(after_seq)}},
+        ExpressionAttributeValues={":chain": {"S": chain}, ":after": {"N": str(after_seq)}},
         Limit=limit + 1,
     )
-    items = [
+    items = response.get("Items", [])
+    if len(items) > limit:
+        return items[:limit], encode_cursor(int(items[limit - 1]["seq"]["N"]))
+    return items, None
+
+
+def dead_letters_page(
+    *, tenant_models: TenantModels, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The stream records that could not be applied, by the seq of their ``GAP`` event, oldest first."""
+    items, next_cursor = chain_page(
+        tenant_models=tenant_models, chain=DEAD_LETTERS_CHAIN, cursor=cursor, limit=limit
+    )
+    letters = [
         {
             "seq": int(item["seq"]["N"]),
             "table": item["table_role"]["S"],
@@ -148,8 +162,6 @@ def dead_letters_page(
             "recorded_at": item["recorded_at"]["S"],
             "record": json.loads(item["record"]["S"]) if "record" in item else None,
         }
-        for item in response.get("Items", [])
+        for item in items
     ]
-    if len(items) > limit:
-        return items[:limit], encode_cursor(items[limit - 1]["seq"])
-    return items, None
+    return letters, next_cursor
