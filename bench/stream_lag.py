@@ -145,7 +145,7 @@ def main() -> None:
             time.sleep(0.5)
         from resale.history.checkpoints import checkpoints_iter
 
-        head = read_head(dynamodb_client(), models.history.Meta.table_name)[0]
+        head = read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0]
         deadline = time.monotonic() + 120
         while not any(checkpoint.seq >= head for checkpoint in checkpoints_iter(tenant_models=models)):
             if time.monotonic() > deadline:

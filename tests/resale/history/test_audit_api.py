@@ -103,7 +103,7 @@ def test_the_csv_report_is_streamed_with_every_event(tenant_with_history):
 def test_verify_answers_from_its_cache_within_a_budget_and_a_full_run_still_finds_old_tampering(
     tenant_with_history, monkeypatch
 ):
-    from httpkit.dynamo import dynamodb_client
+    from resale.binding import tenant_dynamodb_client
     from resale.history import apis
     from resale.history.verification import history_verification_refresh
 
@@ -116,7 +116,7 @@ def test_verify_answers_from_its_cache_within_a_budget_and_a_full_run_still_find
     whole = auditor.get("/api/v1/audit/verify").json()
     assert (whole["ok"], whole["events"], whole["complete"], whole["gaps"]) == (True, 4, True, [])
 
-    dynamodb_client().update_item(
+    tenant_dynamodb_client(models.tenant).update_item(
         TableName=models.history.Meta.table_name,
         Key={"chain": {"S": "events"}, "seq": {"N": "2"}},
         UpdateExpression="SET actor = :someone",
