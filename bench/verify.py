@@ -139,7 +139,8 @@ def main() -> None:
         seconds, cpu, result = timed_run(folder)
         assert not result["ok"] and result["first_bad_seq"] == args.events - 9, result
         print(
-            f"verify tampered: {seconds:.2f} s, first_bad_seq={result['first_bad_seq']} ({result['problem']})"
+            f"verify tampered: {seconds:.2f} s wall, {cpu:.2f} s CPU, "
+            f"first_bad_seq={result['first_bad_seq']} ({result['problem']})"
         )
 
 
