@@ -8,7 +8,10 @@ in the item (same clock):
 
 - history: the event's ``recorded_at`` minus the item's ``updated_at``, for every write;
 - search: the document's ``indexed_at`` minus the ``updated_at`` it indexed, for each listing's
-  last write (a search document keeps only the latest state).
+  last write (a search document keeps only the latest state);
+- checkpoint: the ``signed_at`` of the first signed checkpoint covering an event minus the
+  event's ``recorded_at`` (how long an event waits to be under a signature; the consumer signs
+  every ``AUDIT_CHECKPOINT_SECONDS``), for every event.
 
     POSTGRES_DB=bench_resale_streams .venv/bin/python bench/stream_lag.py --rate 50 --seconds 30
 """
@@ -140,7 +143,14 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("the consumer did not catch up within 120 s")
             time.sleep(0.5)
-        time.sleep(1)
+        from resale.history.checkpoints import checkpoints_iter
+
+        head = read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0]
+        deadline = time.monotonic() + 120
+        while not any(checkpoint.seq >= head for checkpoint in checkpoints_iter(tenant_models=models)):
+            if time.monotonic() > deadline:
+                raise SystemExit("no checkpoint covered the history's head within 120 s")
+            time.sleep(0.5)
 
         def parse(value: str) -> datetime:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -155,8 +165,20 @@ def main() -> None:
             (document.indexed_at - parse(document.listing_updated_at)).total_seconds()
             for document in SearchDocument.objects.filter(tenant_slug=slug)
         ]
+        signed = [
+            (checkpoint.seq, parse(checkpoint.signed_at))
+            for checkpoint in checkpoints_iter(tenant_models=models)
+        ]
+        checkpoint_lags = []
+        for event in history_iter(tenant_models=models):
+            covering = next(at for seq, at in signed if seq >= event.seq)
+            checkpoint_lags.append((covering - parse(event.recorded_at)).total_seconds())
         print(f"writes: {writes} in {elapsed:.1f} s ({writes / elapsed:.1f}/s), {len(listings)} listings")
-        for name, lags in (("stream-to-history", history_lags), ("stream-to-search", search_lags)):
+        for name, lags in (
+            ("stream-to-history", history_lags),
+            ("stream-to-search", search_lags),
+            ("history-to-checkpoint", checkpoint_lags),
+        ):
             print(
                 f"{name}: n={len(lags)} p50={percentile(lags, 0.5):.3f}s p99={percentile(lags, 0.99):.3f}s "
                 f"max={max(lags):.3f}s mean={statistics.fmean(lags):.3f}s"

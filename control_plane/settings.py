@@ -189,7 +189,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
-CELERY_IMPORTS = ("resale.webhooks.tasks",)
+CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks")
 # One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,
 # `-Q webhooks`): thousands of webhook deliveries waiting on dead receivers cannot hold the slots
 # that charge orders or onboard tenants. Every task of the project is routed here, nowhere else.
@@ -197,6 +197,8 @@ CELERY_TASK_ROUTES = {
     "provisioning.tasks.*": {"queue": "provisioning"},
     "resale.orders.tasks.*": {"queue": "orders"},
     "resale.webhooks.tasks.*": {"queue": "webhooks"},
+    # The history's verification jobs: background work of the stream effects, beside the webhooks.
+    "resale.history.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {
     "stalled-orders-sweep": {
@@ -217,6 +219,28 @@ STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "300"))
 STREAMS_BATCH_LIMIT = int(env("STREAMS_BATCH_LIMIT", "500"))
 STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics endpoint
 HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "history-exports")))
+
+# The history as evidence (resale.history.checkpoints). The checkpoint signing keys: a JWK set
+# (JSON) of Ed25519 private keys, each with its "kid"; the one named by AUDIT_SIGNING_KEY_ID signs
+# (default: the last), the others stay published so older checkpoints still verify. Locally a key
+# is generated into AUDIT_SIGNING_KEYS_FILE when none is given; production requires the set (in
+# production the answer is a KMS asymmetric key, see the README).
+AUDIT_SIGNING_KEYS = env("AUDIT_SIGNING_KEYS", "")
+AUDIT_SIGNING_KEY_ID = env("AUDIT_SIGNING_KEY_ID", "")
+AUDIT_SIGNING_KEYS_FILE = Path(
+    env("AUDIT_SIGNING_KEYS_FILE", str(BASE_DIR / ".local" / "audit-signing-keys.json"))
+)
+if PRODUCTION and not AUDIT_SIGNING_KEYS:
+    raise RuntimeError("AUDIT_SIGNING_KEYS must be set when DJANGO_ENV=production")
+AUDIT_CHECKPOINT_SECONDS = float(env("AUDIT_CHECKPOINT_SECONDS", "30"))
+# /audit/verify answers from a cached verification that each call brings forward over a bounded
+# number of new events (a job does the rest); a full re-verification from seq 1 runs as a job when
+# the last is older than AUDIT_FULL_VERIFY_SECONDS, or on POST.
+AUDIT_FULL_VERIFY_SECONDS = float(env("AUDIT_FULL_VERIFY_SECONDS", str(24 * 3600)))
+AUDIT_REPORT_MAX_ROWS = int(env("AUDIT_REPORT_MAX_ROWS", "10000"))
+# A stream batch that fails this many times is applied record by record; a record that still
+# fails goes to the dead letters, with a GAP event in the history.
+STREAMS_MAX_BATCH_ATTEMPTS = int(env("STREAMS_MAX_BATCH_ATTEMPTS", "3"))
 
 # Webhooks: signed deliveries retried with backoff, then dead-lettered.
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))

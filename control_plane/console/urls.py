@@ -63,5 +63,6 @@ urlpatterns = [
     path("t/<str:slug>/history/", audit.history_view, name="history"),
     path("t/<str:slug>/history.csv", audit.history_export_view, name="history-csv"),
     path("t/<str:slug>/chain/", audit.chain_view, name="chain"),
+    path("t/<str:slug>/evidence.zip", audit.evidence_download_view, name="evidence"),
     path("t/<str:slug>/activity/", audit.activity_view, name="activity"),
 ]

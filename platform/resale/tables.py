@@ -192,6 +192,7 @@ class HistoryEvent(Model):
 
     chain = ordinary(UnicodeAttribute(hash_key=True))
     seq = ordinary(NumberAttribute(range_key=True))
+    chain_version = ordinary(NumberAttribute(null=True))
     event = ordinary(UnicodeAttribute())
     entity_type = ordinary(UnicodeAttribute())
     entity_id = ordinary(UnicodeAttribute())

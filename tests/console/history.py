@@ -1,10 +1,9 @@
 """A tenant history written straight into its table, as the stream consumer would have chained it."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from resale.binding import TenantModels, tenant_dynamodb_client
-from resale.history.chain import event_hash
+from resale.history.chain import CHAIN_VERSION, canonical_json, event_hash
 from resale.history.services import EVENTS_CHAIN, HEAD_CHAIN
 
 
@@ -17,17 +16,22 @@ def history_write(tables: TenantModels, events: list[dict], *, start: datetime |
     for seq, spec in enumerate(events, start=1):
         content = {
             "seq": seq,
+            "chain_version": CHAIN_VERSION,
             "event": spec.get("event", "MODIFY"),
             "entity_type": spec.get("entity_type", "listing"),
             "entity_id": spec.get("entity_id", "l-1"),
-            "old": json.dumps(spec["old"]) if spec.get("old") is not None else None,
-            "new": json.dumps(spec["new"]) if spec.get("new") is not None else None,
+            "old": spec.get("old"),
+            "new": spec.get("new"),
             "actor": spec.get("actor", "api-key:abc"),
             "at": spec.get("at") or (start + timedelta(minutes=seq)).isoformat(),
             "source": f"listings#event-{seq}",
+            "stream_sequence": None,
+            "recorded_at": None,
             "prev_hash": prev_hash,
         }
         content["hash"] = event_hash(content)
+        for side in ("old", "new"):
+            content[side] = canonical_json(content[side]) if content[side] is not None else None
         item = tables.history(
             EVENTS_CHAIN, entity_key=f"{content['entity_type']}#{content['entity_id']}", **content
         )

@@ -182,7 +182,7 @@ def test_the_csv_export_has_every_matching_event(auditor_tenant, history_writer)
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert sorted(int(row["seq"]) for row in rows) == [1, 2, 4]
     assert {row["entity_type"] for row in rows} == {"listing"}
-    assert '"price": "8.00"' in next(row["new"] for row in rows if row["seq"] == "2")
+    assert '"price":"8.00"' in next(row["new"] for row in rows if row["seq"] == "2")
 
 
 def test_the_activity_chart_counts_events_per_day(auditor_tenant, history_writer):
@@ -192,3 +192,21 @@ def test_the_activity_chart_counts_events_per_day(auditor_tenant, history_writer
     history_writer(tables, [{"at": stamp.isoformat()} for stamp in stamps])
     chart = client.get(f"/console/t/{tenant.slug}/activity/").context["chart"]
     assert chart.total == 3 and [bar.count for bar in chart.bars][-2:] == [1, 2]
+
+
+def test_the_chain_page_shows_the_latest_checkpoint_and_offers_the_evidence_with_its_verifier(
+    auditor_tenant, history_writer
+):
+    import io
+    import zipfile
+
+    from resale.history.checkpoints import history_checkpoint_create
+
+    tenant, client, tables = auditor_tenant
+    history_writer(tables, [{}, {}, {}])
+    checkpoint = history_checkpoint_create(tenant_slug=tenant.slug, tenant_models=tables)
+    page = client.get(f"/console/t/{tenant.slug}/chain/").content.decode()
+    assert checkpoint.jws in page and 'id="evidence-download"' in page
+    download = client.get(f"/console/t/{tenant.slug}/evidence.zip")
+    names = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()
+    assert set(names) >= {"events.jsonl", "checkpoints.jsonl", "jwks.json", "verify_history.py"}

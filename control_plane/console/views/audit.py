@@ -1,11 +1,14 @@
 """Auditor pages (tenant admins see them too): history, chain status, CSV export, activity."""
 
 import csv
+import tempfile
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from resale.history.selectors import history_verify
+from resale.history.checkpoints import checkpoint_latest
+from resale.history.exports import history_evidence_bundle
+from resale.history.verification import history_verify
 
 from control_plane.console.access import TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
@@ -89,7 +92,10 @@ def chain_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     if tables is None:
         return _no_tables(request, access)
     status = history_verify(tenant_models=tables)
-    return render(request, "console/audit/chain.html", {"access": access, "status": status})
+    checkpoint = checkpoint_latest(tenant_models=tables)
+    return render(
+        request, "console/audit/chain.html", {"access": access, "status": status, "checkpoint": checkpoint}
+    )
 
 
 @tenant_view()
@@ -99,3 +105,22 @@ def activity_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
         return _no_tables(request, access)
     chart = day_bar_chart(history_activity_per_day(tables=tables))
     return render(request, "console/audit/activity.html", {"access": access, "chart": chart})
+
+
+@tenant_view()
+def evidence_download_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
+    """The history as evidence (events, signed checkpoints, JWKS and the standalone verifier), as a
+    zip built in a temporary file so that no tenant's history is held in memory."""
+    tables = tenant_tables(access.tenant)
+    if tables is None:
+        return _no_tables(request, access)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
+    history_evidence_bundle(tenant_slug=access.tenant.slug, models=tables, destination=spool)
+    spool.seek(0)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    return FileResponse(
+        spool,
+        as_attachment=True,
+        filename=f"{access.tenant.slug}-evidence-{stamp}.zip",
+        content_type="application/zip",
+    )

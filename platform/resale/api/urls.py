@@ -1,7 +1,13 @@
 from django.urls import path
 
 from resale.api import links, listings, orders
-from resale.history.apis import AuditEventsApi, AuditReportCsvApi, AuditVerifyApi
+from resale.history.apis import (
+    AuditCheckpointsApi,
+    AuditDeadLettersApi,
+    AuditEventsApi,
+    AuditReportCsvApi,
+    AuditVerifyApi,
+)
 from resale.privacy.apis import ErasuresApi
 from resale.search.apis import SearchApi
 from resale.webhooks.apis import (
@@ -27,6 +33,8 @@ urlpatterns = [
     path("links", links.LinkCollectionApi.as_view(), name="link-collection"),
     path("audit/events", AuditEventsApi.as_view(), name="audit-events"),
     path("audit/verify", AuditVerifyApi.as_view(), name="audit-verify"),
+    path("audit/checkpoints", AuditCheckpointsApi.as_view(), name="audit-checkpoints"),
+    path("audit/dead-letters", AuditDeadLettersApi.as_view(), name="audit-dead-letters"),
     path("audit/report.csv", AuditReportCsvApi.as_view(), name="audit-report-csv"),
     path("privacy/erasures", ErasuresApi.as_view(), name="privacy-erasures"),
     path("search", SearchApi.as_view(), name="search"),

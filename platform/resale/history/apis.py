@@ -1,4 +1,5 @@
-"""The audit API: the history, its verification, and a streamed CSV report (``audit`` scope only).
+"""The audit API (``audit`` scope only): the history, its checkpoints, its cached verification, and
+a CSV report bounded per call; plus the public JWKS that checkpoints are verified with.
 
 Events are returned exactly as stored and hashed, personal data as erasable envelopes; what
 those envelopes open to (or ``"[erased]"``) is served beside them, never inside an event: the
@@ -10,23 +11,37 @@ import csv
 import json
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
+from resale.binding import tenant_dynamodb_client
+from resale.history.checkpoints import checkpoints_page, public_jwks
 from resale.history.errors import BadCursor
 from resale.history.selectors import (
     BadHistoryCursor,
     HistoryFilter,
+    dead_letters_page,
+    decode_cursor,
+    encode_cursor,
     event_as_dict,
     history_iter,
     history_page,
-    history_verify,
+)
+from resale.history.services import read_head
+from resale.history.tasks import history_verify_enqueue
+from resale.history.verification import (
+    REQUEST_BUDGET_EVENTS,
+    full_verification_due,
+    history_verification_refresh,
 )
 from resale.privacy.selectors import PersonalDataView, personal_data_view
 
@@ -46,21 +61,34 @@ CSV_COLUMNS = (
 
 
 class AuditApi(TenantAPIView):
-    required_scopes = {"GET": "audit", "HEAD": "audit", "OPTIONS": "audit"}
+    required_scopes = {"GET": "audit", "HEAD": "audit", "OPTIONS": "audit", "POST": "audit"}
+
+
+def _cursor(value: str | None) -> int:
+    try:
+        return decode_cursor(value) if value else 0
+    except BadHistoryCursor as exc:
+        raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
 
 
 class AuditEventSerializer(serializers.Serializer):
+    """An event exactly as hashed: ``hash`` is SHA-256 of the RFC 8785 text of every other member
+    (chain version 2; see ``verify_history`` for version 1)."""
+
     seq = serializers.IntegerField()
-    event = serializers.ChoiceField(choices=["INSERT", "MODIFY", "REMOVE", "EXPIRE"])
+    chain_version = serializers.IntegerField()
+    event = serializers.ChoiceField(choices=["INSERT", "MODIFY", "REMOVE", "EXPIRE", "GAP"])
     entity_type = serializers.CharField()
     entity_id = serializers.CharField()
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
     actor = serializers.CharField()
     at = serializers.CharField()
+    source = serializers.CharField()
+    stream_sequence = serializers.CharField(allow_null=True)
+    recorded_at = serializers.CharField(allow_null=True)
     hash = serializers.CharField()
     prev_hash = serializers.CharField()
-    stream_sequence = serializers.CharField(allow_null=True)
 
     class Meta:
         ref_name = "AuditEvent"
@@ -121,18 +149,154 @@ class AuditEventsApi(AuditApi):
 
 
 class AuditVerifyApi(AuditApi):
+    """The cached verification, brought forward over at most a bounded number of new events per
+    call; the rest, and the periodic full re-verification, run as jobs."""
+
     class OutputSerializer(serializers.Serializer):
+        class GapSerializer(serializers.Serializer):
+            seq = serializers.IntegerField()
+            at = serializers.CharField()
+            entity_id = serializers.CharField(help_text="the table role and shard, or the lost record")
+            detail = serializers.JSONField(help_text="what is known of the loss: reason, shard, range")
+
+            class Meta:
+                ref_name = "AuditGap"
+
         ok = serializers.BooleanField()
-        events = serializers.IntegerField()
+        events = serializers.IntegerField(help_text="events verified, from seq 1")
         first_bad_seq = serializers.IntegerField(allow_null=True)
+        gaps = GapSerializer(many=True, help_text="the GAP events (at most 500 listed)")
+        gaps_total = serializers.IntegerField()
+        head_seq = serializers.IntegerField(help_text="the chain's last seq when verified")
+        complete = serializers.BooleanField(help_text="false while a job verifies up to head_seq")
+        verified_at = serializers.CharField(allow_null=True)
+        full_verified_at = serializers.CharField(
+            allow_null=True, help_text="when the whole chain was last re-verified from seq 1"
+        )
 
         class Meta:
             ref_name = "AuditVerification"
 
+    class QueuedSerializer(serializers.Serializer):
+        queued = serializers.BooleanField(help_text="false: a full verification was already queued")
+
+        class Meta:
+            ref_name = "AuditVerificationQueued"
+
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        verification = history_verify(tenant_models=self.route.models)
+        models = self.route.models
+        verification = history_verification_refresh(tenant_models=models, budget=REQUEST_BUDGET_EVENTS)
+        if not verification.complete:
+            history_verify_enqueue(tenant_slug=self.route.slug, full=False)
+        if full_verification_due(verification):
+            history_verify_enqueue(tenant_slug=self.route.slug, full=True)
         return Response(self.OutputSerializer(verification).data)
+
+    @extend_schema(request=None, responses={202: QueuedSerializer})
+    def post(self, request: Request) -> Response:
+        """Starts a full re-verification from seq 1; GET shows its result once done."""
+        queued = history_verify_enqueue(tenant_slug=self.route.slug, full=True)
+        return Response(self.QueuedSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AuditCheckpointsApi(AuditApi):
+    class FilterSerializer(RequestSerializer):
+        cursor = serializers.CharField(required=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+        class Meta:
+            ref_name = "AuditCheckpointsFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        class CheckpointSerializer(serializers.Serializer):
+            seq = serializers.IntegerField()
+            hash = serializers.CharField()
+            signed_at = serializers.CharField()
+            jws = serializers.CharField(help_text='compact JWS, EdDSA; payload {"tenant","seq","hash","iat"}')
+
+            class Meta:
+                ref_name = "AuditCheckpoint"
+
+        items = CheckpointSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "AuditCheckpointsPage"
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            items, next_cursor = checkpoints_page(
+                tenant_models=self.route.models,
+                cursor=params.validated_data.get("cursor"),
+                limit=params.validated_data["limit"],
+            )
+        except BadHistoryCursor as exc:
+            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
+        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+
+
+class AuditDeadLettersApi(AuditApi):
+    """Stream records the history could not apply (each also a GAP event of the same seq), redacted."""
+
+    class FilterSerializer(RequestSerializer):
+        cursor = serializers.CharField(required=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+        class Meta:
+            ref_name = "AuditDeadLettersFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        class DeadLetterSerializer(serializers.Serializer):
+            seq = serializers.IntegerField(help_text="the seq of the GAP event recording the loss")
+            table = serializers.CharField()
+            event_id = serializers.CharField()
+            error = serializers.CharField()
+            recorded_at = serializers.CharField()
+            record = serializers.JSONField(allow_null=True, help_text="the stream record, redacted")
+
+            class Meta:
+                ref_name = "AuditDeadLetter"
+
+        items = DeadLetterSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "AuditDeadLettersPage"
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            items, next_cursor = dead_letters_page(
+                tenant_models=self.route.models,
+                cursor=params.validated_data.get("cursor"),
+                limit=params.validated_data["limit"],
+            )
+        except BadHistoryCursor as exc:
+            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
+        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+
+
+class JwksApi(APIView):
+    """The public keys that sign the history's checkpoints, by ``kid`` (no authentication)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        keys = serializers.ListField(child=serializers.DictField(), help_text="JWKs: OKP, Ed25519, kid")
+
+        class Meta:
+            ref_name = "Jwks"
+
+    @extend_schema(responses=OutputSerializer, auth=[])
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(public_jwks()).data)
 
 
 class _Echo:
@@ -163,31 +327,57 @@ class CsvContentNegotiation(BaseContentNegotiation):
 
 
 class AuditReportCsvApi(AuditApi):
+    """The history as CSV, bounded per call: one call reads at most ``limit`` events of the chain
+    (seq after ``cursor``), so it streams at most that many rows; when the chain goes on the
+    response names the next call in ``X-Next-Cursor`` and a ``Link`` header (``rel="next"``)."""
+
     content_negotiation_class = CsvContentNegotiation
 
     class FilterSerializer(RequestSerializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+        cursor = serializers.CharField(required=False, help_text="X-Next-Cursor of the previous call")
+        limit = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=settings.AUDIT_REPORT_MAX_ROWS,
+            default=settings.AUDIT_REPORT_MAX_ROWS,
+            help_text="events of the chain read by this call (the rows are those of them in since/until)",
+        )
 
         class Meta:
             ref_name = "AuditReportFilter"
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={(200, "text/csv"): OpenApiResponse(description="the history as CSV, oldest first")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                description="at most `limit` events, oldest first; X-Next-Cursor when the chain goes on"
+            )
+        },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        data = params.validated_data
+        after_seq = _cursor(data.get("cursor"))
+        last_seq = after_seq + data["limit"]
+        models = self.route.models
         events = history_iter(
-            tenant_models=self.route.models,
-            history_filter=HistoryFilter(
-                since=params.validated_data.get("since"), until=params.validated_data.get("until")
-            ),
+            tenant_models=models,
+            history_filter=HistoryFilter(since=data.get("since"), until=data.get("until")),
+            after_seq=after_seq,
+            through_seq=last_seq,
         )
         personal_data = personal_data_view(self.route.models)
         response = StreamingHttpResponse(
             _csv_rows(events, personal_data), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="audit-report.csv"'
+        if read_head(tenant_dynamodb_client(models.tenant), models.history.Meta.table_name)[0] > last_seq:
+            next_cursor = encode_cursor(last_seq)
+            query = request.query_params.copy()
+            query["cursor"] = next_cursor
+            response["X-Next-Cursor"] = next_cursor
+            response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
         return response

@@ -1,39 +1,36 @@
-"""The hash chain: canonical JSON of an event's content, and its SHA-256 over the previous hash.
+"""The hash chain's format, shared with the standalone verifier auditors run (``verify_history``).
 
-Canonical JSON here is ``json.dumps`` with sorted keys, no insignificant whitespace and UTF-8
-kept as is (RFC 8785 in spirit: our values are strings, integers and nulls only, so number
-formatting never varies). Each event's hash covers every stored field but the hash itself,
-including ``prev_hash`` and ``seq``: altering, removing, reordering or inserting an event breaks
-the chain from that event on.
+Chain version 2 (every event appended now): an event's ``hash`` is the lowercase hex SHA-256 of
+the RFC 8785 (JCS) serialisation of the event exactly as the audit API returns it, without its
+``hash`` member; ``old`` and ``new`` are stored as their RFC 8785 text, so what the API parses
+back is what was hashed. Version 1 events (no ``chain_version`` stored) keep their original
+hash, which ``verify_history.event_hash`` still recomputes, so existing histories verify.
+
+RFC 8785 serialises numbers as IEEE 754 doubles: an integer past 2**53 would change on the way,
+so ``hashable`` turns such integers into decimal strings before anything is stored or hashed.
 """
 
-import hashlib
-import json
 from typing import Any
 
-GENESIS_HASH = "0" * 64
+from resale.history.verify_history import CHAIN_VERSION, GENESIS_HASH, canonical_bytes, event_hash
 
-HASHED_FIELDS = (
-    "seq",
-    "event",
-    "entity_type",
-    "entity_id",
-    "old",
-    "new",
-    "actor",
-    "at",
-    "source",
-    "stream_sequence",
-    "recorded_at",
-    "prev_hash",
-)
+__all__ = ["CHAIN_VERSION", "GENESIS_HASH", "canonical_json", "event_hash", "hashable"]
+
+_SAFE_INTEGER = 2**53 - 1
+
+
+def hashable(value: Any) -> Any:
+    """A JSON value that RFC 8785 serialises exactly: unsafe integers become decimal strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_SAFE_INTEGER <= value <= _SAFE_INTEGER else str(value)
+    if isinstance(value, dict):
+        return {str(key): hashable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [hashable(item) for item in value]
+    return value
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def event_hash(content: dict[str, Any]) -> str:
-    """The hash of one event from its fields (``HASHED_FIELDS``; missing ones count as null)."""
-    hashed = {name: content.get(name) for name in HASHED_FIELDS}
-    return hashlib.sha256(canonical_json(hashed).encode("utf-8")).hexdigest()
+    return canonical_bytes(value).decode("utf-8")

@@ -10,13 +10,17 @@ import gzip
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import zipfile
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 
-from resale.binding import tenant_models
+from resale.binding import TenantModels, tenant_models
+from resale.history import verify_history
+from resale.history.checkpoints import checkpoints_iter, public_jwks
 from resale.history.selectors import event_as_dict, history_iter
 from resale.models import HistoryExport
 from tenants.models import Tenant
@@ -72,3 +76,35 @@ def history_export(*, tenant: Tenant, full: bool = False, directory: Path | None
         sha256=_sha256(final),
     )
     return ExportResult(tenant_slug=tenant.slug, events=count, path=final, record=record)
+
+
+def history_evidence_bundle(*, tenant_slug: str, models: TenantModels, destination: BinaryIO) -> int:
+    """Writes the tenant's evidence as a zip an auditor checks with their own tools: every event
+    as the audit API returns it (``events.jsonl``), the signed checkpoints, the JWKS, and the
+    standalone verifier (``verify_history.py``); the number of events."""
+    count = 0
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        with bundle.open("events.jsonl", "w") as events:
+            for item in history_iter(tenant_models=models):
+                events.write(json.dumps(event_as_dict(item), ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
+        with bundle.open("checkpoints.jsonl", "w") as checkpoints:
+            for checkpoint in checkpoints_iter(tenant_models=models):
+                checkpoints.write(json.dumps(asdict(checkpoint)).encode() + b"\n")
+        bundle.writestr("jwks.json", json.dumps(public_jwks(), indent=2))
+        bundle.writestr("verify_history.py", Path(verify_history.__file__).read_text())
+        bundle.writestr("README.txt", EVIDENCE_README.format(tenant=tenant_slug))
+    return count
+
+
+EVIDENCE_README = """History of tenant {tenant}: evidence to check without trusting the platform.
+
+  pip install rfc8785 joserfc
+  python -m verify_history .            (in the unpacked folder; or: python verify_history.py THIS.zip)
+  python -m verify_history . --jwks jwks-you-fetched-from-/.well-known/jwks.json
+
+events.jsonl       every event, oldest first, exactly as GET /api/v1/audit/events returns it
+checkpoints.jsonl  the signed chain heads (compact JWS, EdDSA), as GET /api/v1/audit/checkpoints
+jwks.json          the public keys of the checkpoints, as GET /.well-known/jwks.json
+verify_history.py  the verifier: standard library, rfc8785 and joserfc only; read it first
+"""

@@ -1,4 +1,4 @@
-"""Reading a tenant's history: filtered pages, a lazy iterator for reports and exports, verification.
+"""Reading a tenant's history: filtered pages and a lazy iterator for reports and exports.
 
 Everything reads the ``events`` chain in ``seq`` order through PynamoDB's lazy, paged queries,
 so a range of a million events is never held in memory: each DynamoDB page is yielded and
@@ -16,26 +16,9 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from resale.binding import TenantModels, tenant_dynamodb_client
-from resale.history.chain import GENESIS_HASH, event_hash
-from resale.history.services import EVENTS_CHAIN, read_head, rfc3339
+from resale.history.services import DEAD_LETTERS_CHAIN, EVENTS_CHAIN, rfc3339
 
 PAGE_SIZE = 500
-
-EVENT_FIELDS = (
-    "seq",
-    "event",
-    "entity_type",
-    "entity_id",
-    "old",
-    "new",
-    "actor",
-    "at",
-    "hash",
-    "prev_hash",
-    "source",
-    "stream_sequence",
-    "recorded_at",
-)
 
 
 class BadHistoryCursor(ValueError):
@@ -66,9 +49,12 @@ def decode_cursor(cursor: str) -> int:
 
 
 def event_as_dict(item) -> dict[str, Any]:
-    """A stored event as plain data; ``old`` and ``new`` parsed back from their canonical JSON."""
+    """A stored event exactly as the audit API returns it (and as version 2 hashes it): ``old``
+    and ``new`` parsed back from their canonical JSON; events stored before versions were
+    recorded are version 1."""
     return {
         "seq": int(item.seq),
+        "chain_version": int(item.chain_version or 1),
         "event": item.event,
         "entity_type": item.entity_type,
         "entity_id": item.entity_id,
@@ -95,16 +81,24 @@ def _time_condition(model, history_filter: HistoryFilter) -> Condition | None:
 
 
 def history_iter(
-    *, tenant_models: TenantModels, history_filter: HistoryFilter | None = None, after_seq: int = 0
+    *,
+    tenant_models: TenantModels,
+    history_filter: HistoryFilter | None = None,
+    after_seq: int = 0,
+    through_seq: int | None = None,
 ) -> Iterator:
-    """The tenant's events (PynamoDB items), oldest first, read lazily page by page."""
+    """The tenant's events (PynamoDB items) after ``after_seq`` (and up to ``through_seq``),
+    oldest first, read lazily page by page."""
     history_filter = history_filter or HistoryFilter()
     model = tenant_models.history
     filter_condition = _time_condition(model, history_filter)
+    seq_range = (
+        model.seq > after_seq if through_seq is None else model.seq.between(after_seq + 1, through_seq)
+    )
     if history_filter.entity_type and history_filter.entity_id:
         return model.by_entity.query(
             f"{history_filter.entity_type}#{history_filter.entity_id}",
-            model.seq > after_seq,
+            seq_range,
             filter_condition=filter_condition,
             page_size=PAGE_SIZE,
         )
@@ -115,7 +109,7 @@ def history_iter(
         )
     return model.query(
         EVENTS_CHAIN,
-        model.seq > after_seq,
+        seq_range,
         filter_condition=filter_condition,
         page_size=PAGE_SIZE,
     )
@@ -134,43 +128,40 @@ def history_page(
     return items, None
 
 
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    events: int
-    first_bad_seq: int | None
+def chain_page(
+    *, tenant_models: TenantModels, chain: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, dict]], str | None]:
+    """Raw items of one of the history table's other chains (checkpoints, dead letters), by seq,
+    oldest first, ``limit`` at a time; a bad cursor raises ``BadHistoryCursor``."""
+    after_seq = decode_cursor(cursor) if cursor else 0
+    response = tenant_dynamodb_client(tenant_models.tenant).query(
+        TableName=tenant_models.history.Meta.table_name,
+        KeyConditionExpression="chain = :chain AND seq > :after",
+        ExpressionAttributeValues={":chain": {"S": chain}, ":after": {"N": str(after_seq)}},
+        Limit=limit + 1,
+    )
+    items = response.get("Items", [])
+    if len(items) > limit:
+        return items[:limit], encode_cursor(int(items[limit - 1]["seq"]["N"]))
+    return items, None
 
 
-def history_verify(*, tenant_models: TenantModels) -> Verification:
-    """Recomputes the chain from seq 1: each hash, each link, no gap, and the head at the last event.
-
-    ``first_bad_seq`` names the first event whose stored content, hash or link does not hold,
-    or the first missing seq (a deleted event, or a truncated tail the head still counts).
-    """
-    model = tenant_models.history
-    head_seq, head_hash = read_head(tenant_dynamodb_client(tenant_models.tenant), model.Meta.table_name)
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    if head_seq:
-        events = model.query(
-            EVENTS_CHAIN, model.seq.between(1, head_seq), page_size=PAGE_SIZE, consistent_read=True
-        )
-    else:
-        events = iter(())
-    first_bad: int | None = None
-    for item in events:
-        count += 1
-        seq = int(item.seq)
-        content = {name: getattr(item, name) for name in EVENT_FIELDS}
-        content["seq"] = seq
-        if first_bad is None:
-            if seq != expected_seq:
-                first_bad = expected_seq
-            elif item.prev_hash != prev_hash or event_hash(content) != item.hash:
-                first_bad = seq
-        prev_hash = item.hash
-        expected_seq = seq + 1
-    if first_bad is None and count != head_seq:
-        first_bad = count + 1
-    if first_bad is None and head_hash != prev_hash:
-        first_bad = head_seq
-    return Verification(ok=first_bad is None, events=count, first_bad_seq=first_bad)
+def dead_letters_page(
+    *, tenant_models: TenantModels, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The stream records that could not be applied, by the seq of their ``GAP`` event, oldest first."""
+    items, next_cursor = chain_page(
+        tenant_models=tenant_models, chain=DEAD_LETTERS_CHAIN, cursor=cursor, limit=limit
+    )
+    letters = [
+        {
+            "seq": int(item["seq"]["N"]),
+            "table": item["table_role"]["S"],
+            "event_id": item["event_id"]["S"],
+            "error": item["error"]["S"],
+            "recorded_at": item["recorded_at"]["S"],
+            "record": json.loads(item["record"]["S"]) if "record" in item else None,
+        }
+        for item in items
+    ]
+    return letters, next_cursor

@@ -16,6 +16,13 @@
   and takes no more than its fair share (shards / live consumers), releasing extras, so
   several consumers split the shards. A consumer that stops renewing loses its shards when
   its leases expire.
+- Losses are recorded, never skipped: a checkpoint older than the stream's retention
+  (``TrimmedDataAccessException``) is a ``GAP`` event naming the shard and the range from the
+  checkpoint to the oldest record left, and a batch that fails ``STREAMS_MAX_BATCH_ATTEMPTS``
+  times is applied record by record, each record that still fails becoming a dead letter in the
+  tenant's history table with a ``GAP`` event (``resale.streams.dead_letters``); the shard goes on.
+- Signed checkpoints of the history: every ``AUDIT_CHECKPOINT_SECONDS`` the consumer signs the
+  chain head of each tenant whose shards it holds, if it moved (``resale.history.checkpoints``).
 - Checkpoints: after a batch's effects are durable, the shard's checkpoint moves to the
   batch's last sequence number, on the condition that this consumer still holds the lease. A
   consumer killed at any point resumes AFTER the checkpoint; records applied but not yet
@@ -41,8 +48,11 @@ from django.db import DatabaseError, close_old_connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Now
 
-from resale.binding import tenant_ref, tenant_streams_client
+from resale.binding import tenant_dynamodb_client, tenant_models, tenant_ref, tenant_streams_client
+from resale.history.checkpoints import history_checkpoint_create
+from resale.history.services import Gap, history_gap_append
 from resale.models import StreamConsumer, StreamShard
+from resale.streams.dead_letters import Applied, stream_records_apply_isolating
 from resale.streams.handler import apply_stream_records
 from resale.streams.metrics import SHARDS_OWNED, STREAM_DUPLICATES, STREAM_LAG, STREAM_RECORDS
 from resale.streams.records import INSERT, MODIFY, StreamRecord, stream_record_from_raw
@@ -68,6 +78,7 @@ class OwnedShard:
     next_poll_at: float = 0.0
     idle_polls: int = 0
     lag_seconds: float = 0.0
+    failures: int = 0
 
     def polled(self, *, worked: bool, now: float, options: "ConsumerOptions") -> None:
         """Schedules the next read: at once after records, later after each empty read."""
@@ -87,11 +98,11 @@ class ConsumerOptions:
     lease_seconds: float = field(default_factory=lambda: settings.STREAMS_LEASE_SECONDS)
     discovery_seconds: float = field(default_factory=lambda: settings.STREAMS_DISCOVERY_SECONDS)
     idle_seconds: float = field(default_factory=lambda: settings.STREAMS_POLL_IDLE_SECONDS)
-    idle_backoff_max_seconds: float = field(
-        default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_SECONDS
-    )
+    idle_backoff_max_seconds: float = field(default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_SECONDS)
     rediscovery_seconds: float = field(default_factory=lambda: settings.STREAMS_REDISCOVERY_SECONDS)
     batch_limit: int = field(default_factory=lambda: settings.STREAMS_BATCH_LIMIT)
+    checkpoint_seconds: float = field(default_factory=lambda: settings.AUDIT_CHECKPOINT_SECONDS)
+    max_batch_attempts: int = field(default_factory=lambda: settings.STREAMS_MAX_BATCH_ATTEMPTS)
 
 
 def _lease_until(seconds: float) -> ExpressionWrapper:
@@ -123,6 +134,8 @@ class ShardStreamConsumer:
         self._next_lease_round = 0.0
         self._next_requeue = 0.0
         self._next_renewal = 0.0
+        self._next_checkpoints = 0.0
+        self._signed_heads: dict[str, int] = {}
 
     # Discovery -------------------------------------------------------------------------------
 
@@ -305,11 +318,60 @@ class ShardStreamConsumer:
         self._next_discovery = self._next_lease_round = 0.0
         logger.info("shard finished", extra={"shard": shard.shard_id, "tenant": shard.tenant_slug})
 
+    def _models(self, tenant_slug: str):
+        return tenant_models(self.tenants[tenant_slug])
+
+    def _record_trim(self, shard: OwnedShard) -> None:
+        """The stream no longer holds the records after the checkpoint: a GAP names the shard and
+        the lost range (after the checkpoint, before the oldest record left), then reading goes
+        on from the oldest record left."""
+        streams = self._streams(shard.tenant_slug)
+        oldest = streams.get_shard_iterator(
+            StreamArn=shard.stream_arn, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        first = streams.get_records(ShardIterator=oldest, Limit=1).get("Records", [])
+        before = first[0]["dynamodb"]["SequenceNumber"] if first else None
+        logger.error(
+            "stream records trimmed before they were read",
+            extra={"shard": shard.shard_id, "tenant": shard.tenant_slug, "after": shard.checkpoint},
+        )
+        models = self._models(shard.tenant_slug)
+        history_gap_append(
+            client=tenant_dynamodb_client(models.tenant),
+            table=models.history.Meta.table_name,
+            gap=Gap(
+                gap_id=f"trimmed#{shard.table_role}#{shard.shard_id}#{shard.checkpoint}",
+                entity_type="stream",
+                entity_id=f"{shard.table_role}#{shard.shard_id}",
+                detail={
+                    "reason": "trimmed",
+                    "table": shard.table_role,
+                    "shard": shard.shard_id,
+                    "after_sequence": shard.checkpoint,
+                    "before_sequence": before,
+                },
+            ),
+        )
+        shard.checkpoint, shard.iterator = "", oldest
+
+    def _apply(self, shard: OwnedShard, raw_records: list[dict]):
+        """Applies a batch; after ``max_batch_attempts`` failures, record by record with dead letters."""
+        tenant = tenant_ref(self.tenants[shard.tenant_slug])
+        if shard.failures + 1 >= self.options.max_batch_attempts:
+            return stream_records_apply_isolating(tenant=tenant, table_role=shard.table_role, raw=raw_records)
+        try:
+            records = [stream_record_from_raw(raw, shard.table_role) for raw in raw_records]
+            result = apply_stream_records(tenant=tenant, records=records)
+        except Exception:
+            shard.failures += 1
+            raise
+        return Applied(records=records, result=result)
+
     def poll_shard(self, shard: OwnedShard) -> bool:
         """Reads and applies one batch of a shard; True when it applied records."""
-        if shard.iterator is None:
-            shard.iterator = self._iterator(shard)
         try:
+            if shard.iterator is None:
+                shard.iterator = self._iterator(shard)
             response = self._streams(shard.tenant_slug).get_records(
                 ShardIterator=shard.iterator, Limit=self.options.batch_limit
             )
@@ -318,21 +380,23 @@ class ShardStreamConsumer:
             if code == "ExpiredIteratorException":
                 shard.iterator = None
                 return False
-            if code == "TrimmedDataAccessException":
-                logger.error("checkpoint older than the stream's retention", extra={"shard": shard.shard_id})
-                shard.checkpoint, shard.iterator = "", None
-                return False
+            if code == "TrimmedDataAccessException" and shard.checkpoint:
+                self._record_trim(shard)
+                return True
             raise
         raw_records = response.get("Records", [])
         if raw_records:
-            records = [stream_record_from_raw(raw, shard.table_role) for raw in raw_records]
-            result = apply_stream_records(tenant=tenant_ref(self.tenants[shard.tenant_slug]), records=records)
-            shard.lag_seconds = max(0.0, (datetime.now(UTC) - record_time(records[-1])).total_seconds())
-            if not self._checkpoint(shard, records[-1].sequence_number, result.appended):
+            applied = self._apply(shard, raw_records)
+            shard.failures = 0
+            records, result = applied.records, applied.result
+            last_sequence = raw_records[-1]["dynamodb"]["SequenceNumber"]
+            if records:
+                shard.lag_seconds = max(0.0, (datetime.now(UTC) - record_time(records[-1])).total_seconds())
+            if not self._checkpoint(shard, last_sequence, result.appended):
                 logger.warning("lease lost before checkpoint", extra={"shard": shard.shard_id})
                 self.owned.pop(shard.row_id, None)
                 return True
-            shard.checkpoint = records[-1].sequence_number
+            shard.checkpoint = last_sequence
             STREAM_RECORDS.labels(shard.tenant_slug, shard.table_role).inc(result.appended)
             if result.duplicates:
                 STREAM_DUPLICATES.labels(shard.tenant_slug, shard.table_role).inc(result.duplicates)
@@ -342,8 +406,8 @@ class ShardStreamConsumer:
                     "consumer": self.name,
                     "tenant": shard.tenant_slug,
                     "shard": shard.shard_id,
-                    "first_sequence": records[0].sequence_number,
-                    "last_sequence": records[-1].sequence_number,
+                    "first_sequence": raw_records[0]["dynamodb"]["SequenceNumber"],
+                    "last_sequence": last_sequence,
                     "appended": result.appended,
                     "duplicates": result.duplicates,
                 },
@@ -373,6 +437,15 @@ class ShardStreamConsumer:
         for slug, lag in by_tenant.items():
             STREAM_LAG.labels(slug).set(lag)
 
+    def sign_checkpoints(self) -> None:
+        """Signs the history head of each tenant whose shards this consumer holds, if it moved."""
+        for slug in {shard.tenant_slug for shard in self.owned.values()}:
+            checkpoint = history_checkpoint_create(
+                tenant_slug=slug, tenant_models=self._models(slug), after_seq=self._signed_heads.get(slug, 0)
+            )
+            if checkpoint is not None:
+                self._signed_heads[slug] = checkpoint.seq
+
     # Loop ------------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
@@ -388,6 +461,9 @@ class ShardStreamConsumer:
             webhook_deliveries_requeue()
             self._next_requeue = now + REQUEUE_INTERVAL_SECONDS
         self._wake_written_tenants()
+        if now >= self._next_checkpoints:
+            self.sign_checkpoints()
+            self._next_checkpoints = now + self.options.checkpoint_seconds
         worked = False
         for shard in list(self.owned.values()):
             if shard.next_poll_at > now:
@@ -396,9 +472,12 @@ class ShardStreamConsumer:
                 self.renew_leases()
             try:
                 applied = self.poll_shard(shard)
-            except (ClientError, BotoCoreError, DatabaseError) as exc:
+            except Exception as exc:
+                # Whatever a record does to the handler, the consumer lives on: the shard retries
+                # it, then isolates it as a dead letter (``_apply``).
                 logger.warning(
-                    "shard batch failed; retrying", extra={"shard": shard.shard_id, "error": str(exc)}
+                    "shard batch failed; retrying",
+                    extra={"shard": shard.shard_id, "error": str(exc), "failures": shard.failures},
                 )
                 shard.iterator = None
                 shard.next_poll_at = now + 1.0

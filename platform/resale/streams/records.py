@@ -19,6 +19,8 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 from resale.tables import TENANT_TABLE_MODELS
 
 INSERT, MODIFY, REMOVE, EXPIRE = "INSERT", "MODIFY", "REMOVE", "EXPIRE"
+GAP = "GAP"
+"""Not a stream event: the history's record of stream records it lost (``history_gap_append``)."""
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
 ENTITY_TYPES = {"listings": "listing", "orders": "order", "links": "link", "clicks": "click"}

@@ -51,11 +51,8 @@ def test_an_auditor_of_another_tenant_sees_only_that_tenants_history(tenant_with
         "/api/v1/audit/events", {"entity_type": "listing", "entity_id": listings[0].id}
     ).json()
     assert by_entity["items"] == []
-    assert other_auditor.get("/api/v1/audit/verify").json() == {
-        "ok": True,
-        "events": 1,
-        "first_bad_seq": None,
-    }
+    verification = other_auditor.get("/api/v1/audit/verify").json()
+    assert (verification["ok"], verification["events"], verification["first_bad_seq"]) == (True, 1, None)
     report = b"".join(other_auditor.get("/api/v1/audit/report.csv").streaming_content).decode()
     assert all(listing.id not in report for listing in listings)
 
@@ -101,3 +98,46 @@ def test_the_csv_report_is_streamed_with_every_event(tenant_with_history):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [int(row["seq"]) for row in rows] == [1, 2, 3, 4]
     assert rows[3]["event"] == "MODIFY" and "Renamed camera" in rows[3]["new"]
+
+
+def test_verify_answers_from_its_cache_within_a_budget_and_a_full_run_still_finds_old_tampering(
+    tenant_with_history, monkeypatch
+):
+    from resale.binding import tenant_dynamodb_client
+    from resale.history import apis
+    from resale.history.verification import history_verification_refresh
+
+    tenant, _ = tenant_with_history
+    models = models_of(tenant)
+    auditor = api_client_for(tenant, "audit")
+    monkeypatch.setattr(apis, "REQUEST_BUDGET_EVENTS", 3)
+    partial = auditor.get("/api/v1/audit/verify").json()
+    assert (partial["ok"], partial["events"], partial["head_seq"], partial["complete"]) == (True, 3, 4, False)
+    whole = auditor.get("/api/v1/audit/verify").json()
+    assert (whole["ok"], whole["events"], whole["complete"], whole["gaps"]) == (True, 4, True, [])
+
+    tenant_dynamodb_client(models.tenant).update_item(
+        TableName=models.history.Meta.table_name,
+        Key={"chain": {"S": "events"}, "seq": {"N": "2"}},
+        UpdateExpression="SET actor = :someone",
+        ExpressionAttributeValues={":someone": {"S": "api-key:innocent"}},
+    )
+    assert auditor.get("/api/v1/audit/verify").json()["ok"] is True
+    assert auditor.post("/api/v1/audit/verify").status_code == 202
+    history_verification_refresh(tenant_models=models, full=True)
+    listing_create(models)
+    drain(in_process_consumer())
+    after = auditor.get("/api/v1/audit/verify").json()
+    assert (after["ok"], after["first_bad_seq"]) == (False, 2)
+
+
+def test_the_csv_report_is_bounded_per_call_and_continues_from_its_cursor(tenant_with_history):
+    tenant, _ = tenant_with_history
+    auditor = api_client_for(tenant, "audit")
+    first = auditor.get("/api/v1/audit/report.csv", {"limit": 3})
+    rows = list(csv.DictReader(io.StringIO(b"".join(first.streaming_content).decode())))
+    assert [int(row["seq"]) for row in rows] == [1, 2, 3] and 'rel="next"' in first["Link"]
+    second = auditor.get("/api/v1/audit/report.csv", {"limit": 3, "cursor": first["X-Next-Cursor"]})
+    rows = list(csv.DictReader(io.StringIO(b"".join(second.streaming_content).decode())))
+    assert [int(row["seq"]) for row in rows] == [4] and "X-Next-Cursor" not in second
+    assert auditor.get("/api/v1/audit/report.csv", {"limit": 10**9}).status_code == 400

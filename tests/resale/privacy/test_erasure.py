@@ -11,6 +11,7 @@ from resale.history.exports import history_export
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_subscription_create
 
+from tenants.tiers import tier_policy
 from tests.resale.conftest import listing_body, order_body
 from tests.resale.factories import api_client_for, drain, in_process_consumer, models_of
 
@@ -71,7 +72,9 @@ def test_after_an_erasure_every_place_reads_erased_and_the_chain_still_verifies(
 ):
     api = tenant_api()
     auditor = api_client_for(api.tenant, "audit")
-    webhook_subscription_create(tenant_slug=api.slug, url="https://hooks.example/orders", events=["*"])
+    webhook_subscription_create(
+        tenant_slug=api.slug, policy=tier_policy("standard"), url="https://hooks.example/orders", events=["*"]
+    )
     ada_order = _order(api, ADA, "idem-ada")
     bob_order = _order(api, BOB, "idem-bob")
     consumer = in_process_consumer()

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from resale.binding import tenant_dynamodb_client
-from resale.history.selectors import history_iter, history_verify
+from resale.history.selectors import history_iter
 from resale.history.services import read_head
+from resale.history.verification import history_verify
 from resale.models import StreamShard
 
 from tests.resale.factories import (

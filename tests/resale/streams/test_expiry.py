@@ -3,7 +3,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from resale.history.selectors import HistoryFilter, history_iter, history_verify
+from resale.history.selectors import HistoryFilter, history_iter
+from resale.history.verification import history_verify
 from resale.streams.records import EXPIRE, REMOVE, classify_event
 
 from tests.dynamodb_local import DynamoDBLocal

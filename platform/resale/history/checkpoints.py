@@ -1,0 +1,172 @@
+"""Signed checkpoints: the chain head, signed with Ed25519, kept in the tenant's history table.
+
+A checkpoint is a compact JWS (EdDSA, RFC 8037) whose payload is ``{"tenant","seq","hash","iat"}``
+and whose header names the signing key's ``kid``; it is stored as ``chain="checkpoints"``,
+``seq=<head seq>`` with a condition that none exists for that seq, so consumers racing to sign
+one head store one checkpoint. The stream consumer signs (``ShardStreamConsumer``): it is the
+only writer of the history, already holds every consumed tenant's tables and notices each head
+that moved, so a sweep every ``AUDIT_CHECKPOINT_SECONDS`` signs only histories that grew.
+
+Keys come from settings (``AUDIT_SIGNING_KEYS``, a JWK set of private keys). All of them are
+published at ``/.well-known/jwks.json``; only ``AUDIT_SIGNING_KEY_ID`` signs, so a rotation adds
+a key, makes it active and keeps the old one published. Locally a key is generated once into
+``AUDIT_SIGNING_KEYS_FILE`` (under ``.local/``, never committed).
+"""
+
+import functools
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from joserfc import jws
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import KeySet, OKPKey
+
+from resale.binding import TenantModels, tenant_dynamodb_client
+from resale.history.selectors import chain_page
+from resale.history.services import read_head, rfc3339
+from resale.history.verify_history import SIGNING_ALGORITHM
+
+CHECKPOINTS_CHAIN = "checkpoints"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    signed_at: str
+    jws: str
+
+
+def _development_keys() -> dict[str, Any]:
+    path = settings.AUDIT_SIGNING_KEYS_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = OKPKey.generate_key("Ed25519", parameters={"kid": f"dev-{int(time.time())}"}, private=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump({"keys": [key.as_dict(private=True)]}, handle)
+    return json.loads(path.read_text())
+
+
+@functools.cache
+def signing_keys() -> KeySet:
+    """Every configured key (private); a key without a ``kid`` or not Ed25519 is a setup error."""
+    raw = json.loads(settings.AUDIT_SIGNING_KEYS) if settings.AUDIT_SIGNING_KEYS else _development_keys()
+    keys = KeySet.import_key_set(raw)
+    for key in keys:
+        if key.kid is None or key.get("crv") != "Ed25519" or not key.is_private:
+            raise RuntimeError("AUDIT_SIGNING_KEYS: every key is an Ed25519 private key with a kid")
+    return keys
+
+
+def _active_key() -> OKPKey:
+    keys = signing_keys()
+    if not settings.AUDIT_SIGNING_KEY_ID:
+        return keys.keys[-1]
+    return keys.get_by_kid(settings.AUDIT_SIGNING_KEY_ID)
+
+
+def public_jwks() -> dict[str, Any]:
+    """The public half of every key, by ``kid``: what ``/.well-known/jwks.json`` publishes."""
+    return {
+        "keys": [
+            {**key.as_dict(private=False), "alg": SIGNING_ALGORITHM, "use": "sig"} for key in signing_keys()
+        ]
+    }
+
+
+def checkpoint_sign(*, tenant_slug: str, seq: int, head_hash: str) -> str:
+    key = _active_key()
+    payload = {"tenant": tenant_slug, "seq": seq, "hash": head_hash, "iat": int(time.time())}
+    with warnings.catch_warnings():
+        # The contract names EdDSA (RFC 8037); RFC 9864's "Ed25519" is the same signature.
+        warnings.simplefilter("ignore", SecurityWarning)
+        return jws.serialize_compact(
+            {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": "JWT"},
+            json.dumps(payload, separators=(",", ":")),
+            key,
+            algorithms=[SIGNING_ALGORITHM],
+        )
+
+
+def history_checkpoint_create(
+    *, tenant_slug: str, tenant_models: TenantModels, after_seq: int = 0
+) -> Checkpoint | None:
+    """Signs the tenant's chain head unless it is at ``after_seq`` or before (nothing new to sign)
+    or already signed; the new checkpoint."""
+    client = tenant_dynamodb_client(tenant_models.tenant)
+    table = tenant_models.history.Meta.table_name
+    seq, head_hash = read_head(client, table)
+    if seq <= after_seq:
+        return None
+    checkpoint = Checkpoint(
+        seq=seq,
+        hash=head_hash,
+        signed_at=rfc3339(datetime.now(UTC)),
+        jws=checkpoint_sign(tenant_slug=tenant_slug, seq=seq, head_hash=head_hash),
+    )
+    try:
+        client.put_item(
+            TableName=table,
+            Item={
+                "chain": {"S": CHECKPOINTS_CHAIN},
+                "seq": {"N": str(seq)},
+                "hash": {"S": checkpoint.hash},
+                "signed_at": {"S": checkpoint.signed_at},
+                "jws": {"S": checkpoint.jws},
+            },
+            ConditionExpression="attribute_not_exists(seq)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return checkpoint
+
+
+def _checkpoint(item: dict[str, dict]) -> Checkpoint:
+    return Checkpoint(
+        seq=int(item["seq"]["N"]),
+        hash=item["hash"]["S"],
+        signed_at=item["signed_at"]["S"],
+        jws=item["jws"]["S"],
+    )
+
+
+def checkpoints_page(
+    *, tenant_models: TenantModels, cursor: str | None, limit: int
+) -> tuple[list[Checkpoint], str | None]:
+    """The tenant's checkpoints, oldest first, ``limit`` at a time (a bad cursor: ``BadHistoryCursor``)."""
+    items, next_cursor = chain_page(
+        tenant_models=tenant_models, chain=CHECKPOINTS_CHAIN, cursor=cursor, limit=limit
+    )
+    return [_checkpoint(item) for item in items], next_cursor
+
+
+def checkpoint_latest(*, tenant_models: TenantModels) -> Checkpoint | None:
+    response = tenant_dynamodb_client(tenant_models.tenant).query(
+        TableName=tenant_models.history.Meta.table_name,
+        KeyConditionExpression="chain = :chain",
+        ExpressionAttributeValues={":chain": {"S": CHECKPOINTS_CHAIN}},
+        ScanIndexForward=False,
+        Limit=1,
+    )
+    items = response.get("Items", [])
+    return _checkpoint(items[0]) if items else None
+
+
+def checkpoints_iter(*, tenant_models: TenantModels):
+    """Every checkpoint, oldest first, page by page."""
+    cursor = None
+    while True:
+        page, cursor = checkpoints_page(tenant_models=tenant_models, cursor=cursor, limit=100)
+        yield from page
+        if cursor is None:
+            return

@@ -1,0 +1,36 @@
+"""The verification job: brings a tenant's cached chain verification up to date (or redoes it whole).
+
+A job takes a slug, re-reads the tenant and resumes from the cached state, so a killed job is
+simply run again; ``history_verify_enqueue`` queues at most one job per tenant and kind at a time.
+"""
+
+from celery import shared_task
+from django.core.cache import cache
+
+from resale.binding import tenant_models
+from resale.history.verification import history_verification_refresh
+from tenants.models import Tenant
+
+JOB_LOCK_SECONDS = 900
+
+
+def _lock_key(tenant_slug: str, full: bool) -> str:
+    return f"history-verify:{tenant_slug}:{'full' if full else 'incremental'}"
+
+
+def history_verify_enqueue(*, tenant_slug: str, full: bool) -> bool:
+    """Queues a verification job unless one of that kind is queued or running; True if queued."""
+    if not cache.add(_lock_key(tenant_slug, full), "1", timeout=JOB_LOCK_SECONDS):
+        return False
+    history_verify_job.delay(tenant_slug, full)
+    return True
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def history_verify_job(tenant_slug: str, full: bool) -> None:
+    try:
+        tenant = Tenant.objects.filter(slug=tenant_slug).first()
+        if tenant is not None and (tenant.resources or {}).get("tables"):
+            history_verification_refresh(tenant_models=tenant_models(tenant), full=full)
+    finally:
+        cache.delete(_lock_key(tenant_slug, full))
