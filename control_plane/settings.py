@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "httpkit.usage.TenantUsageMiddleware",
     "axes.middleware.AxesMiddleware",
+    "control_plane.signin.SigninLockMiddleware",
 ]
 
 # Paths never served to a browser session (API key or anonymous): Django's session, user and
@@ -272,13 +273,14 @@ CSRF_COOKIE_HTTPONLY = True
 # control-plane token, the console's login and invitations, Django's admin. LOGIN_FAILURE_LIMIT
 # failures for one username (as Django signs it in: NFKC) or from one client address refuse it
 # (429, Retry-After) without hashing a password, until LOGIN_LOCKOUT_SECONDS pass without a failure.
+# Sign-ins for one username run one at a time (control_plane.signin), so parallel guesses get no more.
 LOGIN_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_LOCKOUT_SECONDS = int(env("LOGIN_LOCKOUT_SECONDS", "900"))
 # Proxies in front of the platform that each append the address they were reached from to
 # X-Forwarded-For; the client address is the one the outermost of them saw (httpkit.client_address).
 TRUSTED_PROXY_HOPS = int(env("TRUSTED_PROXY_HOPS", "1" if PRODUCTION else "0"))
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "control_plane.signin.SigninLockBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from control_plane.console.unavailable import answers_503_when_a_dependency_fails
 from control_plane.ops import views as ops
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("control/v1/", include("control_plane.api.urls")),
     path("api/v1/", include("resale.api.urls")),
+    # Django's admin sign-in answers 503, not 500, while the lockout's counters (Redis) are down.
+    path("admin/login/", answers_503_when_a_dependency_fails(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("resale.api.public_urls")),
 ]

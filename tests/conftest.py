@@ -1,9 +1,10 @@
 import itertools
 import os
+import time
 
 import pytest
 
-from tests.dynamodb_local import DynamoDBLocal
+from tests.dynamodb_local import DynamoDBLocal, free_port
 
 _slugs = itertools.count(1)
 
@@ -99,6 +100,36 @@ def fast_password_hashing(settings):
     Tests of how many hashes a request costs count them; they do not time them.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def password_hashes(monkeypatch):
+    """Counts the password hashes computed (checking a password hashes it once) with
+    ``fast_password_hashing``'s hasher; each takes 20 ms, so that requests racing past the lockout
+    check overlap as they would with a real hash, which takes longer still."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    counted = []
+    encode = MD5PasswordHasher.encode
+
+    def counting(self, password, salt):
+        counted.append(1)
+        time.sleep(0.02)
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", counting)
+    return counted
+
+
+@pytest.fixture
+def signin_counters_unreachable(fresh_signin_counters, monkeypatch):
+    """django-axes' counters (and the sign-in locks kept with them) on a closed port, from after
+    the real ones were reset until before they are reset again."""
+    from axes.handlers.proxy import AxesProxyHandler
+    from django_redis.cache import RedisCache
+
+    closed = RedisCache(f"redis://127.0.0.1:{free_port()}/0", {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2}})
+    monkeypatch.setattr(AxesProxyHandler.get_implementation(), "cache", closed)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Signing in and out, the console's home, and accepting an invitation."""
 
-from axes.handlers.proxy import AxesProxyHandler
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -17,7 +16,7 @@ from control_plane.console.errors import ExistingAccountPasswordWrong, Invitatio
 from control_plane.console.forms import InvitationAcceptForm
 from control_plane.console.services import invitation_accept, invitation_from_token, invitee_has_password
 from control_plane.console.unavailable import answers_503_when_a_dependency_fails
-from control_plane.signin import lockout_response, signin_failed
+from control_plane.signin import lockout_response, signin_allowed, signin_failed
 
 
 class ConsoleLoginView(auth_views.LoginView):
@@ -67,7 +66,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     form = InvitationAcceptForm(request.POST or None, existing_account=existing, email=invitation.email)
     context = {"invitation": invitation, "form": form, "existing": existing}
     credentials = {"username": invitation.email}
-    if request.method == "POST" and existing and not AxesProxyHandler.is_allowed(request, credentials):
+    if request.method == "POST" and existing and not signin_allowed(request, credentials):
         return lockout_response(request, None, credentials)
     if request.method == "POST" and form.is_valid():
         try:
