@@ -11,7 +11,8 @@ beside PynamoDB's default of a client per class.
     .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
         [--server granian|gunicorn] [--worker-class gthread|sync] [--only 'get listing' ...]
 
-Uses ports 8020 (the API server) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
+Takes two free ports (the API server, DynamoDB Local); Redis db 3 and database bench_resale_api
+unless ``BENCH_REDIS_URL`` and ``BENCH_POSTGRES_DB`` name others (so two benches can run at once).
 Every loop is bounded in time; every process it starts is stopped at the end.
 """
 
@@ -36,10 +37,12 @@ import urllib3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
-API_PORT = 8020
-DDB_PORT = 8022
-DB_NAME = "bench_resale_api"
-REDIS_URL = "redis://127.0.0.1:6379/3"
+from tests.dynamodb_local import free_port  # noqa: E402 - needs ROOT on the path
+
+API_PORT = free_port()
+DDB_PORT = free_port()
+DB_NAME = os.environ.get("BENCH_POSTGRES_DB", "bench_resale_api")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 TENANTS = 8
 """Premium tenants served at once (``--tenants``). DynamoDB Local runs each TTL table's expiry job
 on its one SQLite thread, which every request also needs: the more tenants, the more of the
@@ -276,7 +279,8 @@ def start_server(command: list[str], threads: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if urllib3.request("GET", f"http://127.0.0.1:{API_PORT}/healthz", timeout=1).status == 200:
+            health = urllib3.request("GET", f"http://127.0.0.1:{API_PORT}/healthz", timeout=1, retries=False)
+            if health.status == 200:
                 return process
         except urllib3.exceptions.HTTPError:
             time.sleep(0.3)

@@ -1,7 +1,7 @@
 """Where the API server's CPU goes for one request: the WSGI application called in-process.
 
 Starts its own in-memory DynamoDB Local and a scratch database (as ``api_load.py``, whose
-helpers and ports it shares, so do not run both at once), onboards one tenant, then calls the
+helpers, database and Redis db it shares, so do not run both at once), onboards one tenant, then calls the
 WSGI application directly (no HTTP server) for each endpoint: prints the CPU milliseconds per
 request of this process beside the same DynamoDB calls made with raw boto3, and, with
 ``--profile``, the functions that took the most time under cProfile.
