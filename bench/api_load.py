@@ -187,6 +187,15 @@ def cpu_per_op(result: dict) -> str:
     return " ".join(f"{key} {seconds * 1000 / ops:.2f}" for key, seconds in sorted(result["cpu"].items()))
 
 
+def cpu_ms(result: dict, process: str) -> float:
+    """Milliseconds of one process's CPU per successful operation."""
+    return result["cpu"].get(process, 0.0) * 1000 / max(1, result["ops"])
+
+
+def ratio(api: float, raw: float) -> float:
+    return api / raw if raw else float("nan")
+
+
 def raw_dynamodb(config=None):
     """A boto3 client of the bench's DynamoDB Local."""
     import boto3
@@ -703,6 +712,17 @@ def report(rows, memory: dict, args) -> None:
     print("\nCPU ms per operation, by process (the machine has 2 cores; all processes share them):")
     for name, api, raw in rows:
         print(f"  {name:<16} API: {cpu_per_op(api)}   raw: {cpu_per_op(raw)}")
+    print(
+        "\nCPU per operation as a ratio to the raw side (a machine's speed cancels out): the server's"
+        " against the raw client's, the store's against the store's under the raw calls"
+    )
+    print(f"{'endpoint':<16}{'ok/s':>8}{'server CPU':>12}{'store CPU':>11}")
+    for name, api, raw in rows:
+        print(
+            f"{name:<16}{ratio(api['rps'], raw['rps']):>8.2f}"
+            f"{ratio(cpu_ms(api, 'server'), cpu_ms(raw, 'client')):>11.2f}x"
+            f"{ratio(cpu_ms(api, 'dynamodb'), cpu_ms(raw, 'dynamodb')):>10.2f}x"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other sessions' processes count too)")
     print(
         f"\nmemory per bound tenant (6 tables, shared connection, {memory['tenants']} tenants): "
