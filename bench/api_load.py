@@ -196,15 +196,17 @@ def ratio(api: float, raw: float) -> float:
     return api / raw if raw else float("nan")
 
 
-def raw_dynamodb(config=None):
-    """A boto3 client of the bench's DynamoDB Local."""
+def raw_dynamodb(config=None, slug: str | None = None):
+    """A boto3 client of the bench's DynamoDB Local; with ``slug``, in that tenant's namespace (its
+    own access key id, as ``resale.binding`` signs the tenant's calls)."""
     import boto3
+    from resale.binding import local_access_key_id
 
     return boto3.client(
         "dynamodb",
         endpoint_url=ENV["DYNAMODB_ENDPOINT"],
         region_name="us-east-1",
-        aws_access_key_id="local",
+        aws_access_key_id=local_access_key_id(slug) if slug else "local",
         aws_secret_access_key="local",
         config=config,
     )
@@ -417,14 +419,15 @@ def benchmark(args, launch_server) -> dict:
         key = api_key_issue(tenant=tenant, name="bench", scopes=["read", "write"]).key
         routes.append({"slug": slug, "key": key, "tables": tenant.resources["tables"]})
 
-    raw = raw_dynamodb(
-        Config(max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"})
+    raw_config = Config(
+        max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}
     )
+    raws = [raw_dynamodb(raw_config, slug=route["slug"]) for route in routes]
     now = BENCH_TIME
 
     def pool_of_listings(count: int) -> list[list[str]]:
         pools = []
-        for route in routes:
+        for route, raw in zip(routes, raws, strict=True):
             ids = [uuid.uuid4().hex for _ in range(count)]
             for start in range(0, count, 25):
                 raw.batch_write_item(
@@ -440,7 +443,7 @@ def benchmark(args, launch_server) -> dict:
 
     read_ids = pool_of_listings(100)
     link_codes = []
-    for route in routes:
+    for route, raw in zip(routes, raws, strict=True):
         raw.put_item(
             TableName=route["tables"]["links"],
             Item={
@@ -472,7 +475,7 @@ def benchmark(args, launch_server) -> dict:
 
     def raw_get(n: int) -> bool:
         t = n % TENANTS
-        raw.get_item(
+        raws[t].get_item(
             TableName=routes[t]["tables"]["listings"],
             Key={"id": {"S": pick.choice(read_ids[t])}},
             ReturnConsumedCapacity="TOTAL",
@@ -492,7 +495,7 @@ def benchmark(args, launch_server) -> dict:
         t = n % TENANTS
         item = listing_item(uuid.uuid4().hex)
         item["created_at"] = item["updated_at"] = {"S": utc_now()}
-        raw.put_item(
+        raws[t].put_item(
             TableName=routes[t]["tables"]["listings"],
             Item=item,
             ConditionExpression="attribute_not_exists(id) AND attribute_not_exists(version)",
@@ -541,19 +544,19 @@ def benchmark(args, launch_server) -> dict:
         tables = routes[t]["tables"]
         key = uuid.uuid4().hex
         order_id = uuid.uuid4().hex
-        raw.get_item(
+        raws[t].get_item(
             TableName=tables["idempotency"],
             Key={"key": {"S": key}},
             ConsistentRead=True,
             ReturnConsumedCapacity="TOTAL",
         )
-        raw.get_item(
+        raws[t].get_item(
             TableName=tables["listings"],
             Key={"id": {"S": listing_id}},
             ConsistentRead=True,
             ReturnConsumedCapacity="TOTAL",
         )
-        raw.transact_write_items(
+        raws[t].transact_write_items(
             ReturnConsumedCapacity="TOTAL",
             TransactItems=[
                 {
@@ -634,7 +637,7 @@ def benchmark(args, launch_server) -> dict:
 
     def raw_redirect(n: int) -> bool:
         t = n % TENANTS
-        raw.put_item(
+        raws[t].put_item(
             TableName=routes[t]["tables"]["clicks"],
             Item={
                 "code": {"S": link_codes[t]},

@@ -94,7 +94,7 @@ def main() -> None:
         tables = tenant.resources["tables"]
         key = api_key_issue(tenant=tenant, name="profile", scopes=["read", "write"]).key
         http = wsgi_caller(application, key)
-        raw = api_load.raw_dynamodb()
+        raw = api_load.raw_dynamodb(slug=tenant.slug)
         listing_id = uuid.uuid4().hex
         raw.put_item(TableName=tables["listings"], Item=api_load.listing_item(listing_id))
         raw.put_item(
