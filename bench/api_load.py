@@ -192,7 +192,7 @@ def cpu_ms(result: dict, process: str) -> float:
     return result["cpu"].get(process, 0.0) * 1000 / max(1, result["ops"])
 
 
-def ratio(api: float, raw: float) -> float:
+def per_raw(api: float, raw: float) -> float:
     return api / raw if raw else float("nan")
 
 
@@ -722,9 +722,9 @@ def report(rows, memory: dict, args) -> None:
     print(f"{'endpoint':<16}{'ok/s':>8}{'server CPU':>12}{'store CPU':>11}")
     for name, api, raw in rows:
         print(
-            f"{name:<16}{ratio(api['rps'], raw['rps']):>8.2f}"
-            f"{ratio(cpu_ms(api, 'server'), cpu_ms(raw, 'client')):>11.2f}x"
-            f"{ratio(cpu_ms(api, 'dynamodb'), cpu_ms(raw, 'dynamodb')):>10.2f}x"
+            f"{name:<16}{per_raw(api['rps'], raw['rps']):>8.2f}"
+            f"{per_raw(cpu_ms(api, 'server'), cpu_ms(raw, 'client')):>11.2f}x"
+            f"{per_raw(cpu_ms(api, 'dynamodb'), cpu_ms(raw, 'dynamodb')):>10.2f}x"
         )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other sessions' processes count too)")
     print(
