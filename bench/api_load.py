@@ -11,7 +11,8 @@ beside PynamoDB's default of a client per class.
     .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
         [--server granian|gunicorn] [--worker-class gthread|sync] [--only 'get listing' ...]
 
-Uses ports 8020 (the API server) and 8022 (DynamoDB Local), Redis db 3, database bench_resale_api.
+Takes two free ports (the API server, DynamoDB Local); Redis db 3 and database bench_resale_api
+unless ``BENCH_REDIS_URL`` and ``BENCH_POSTGRES_DB`` name others (so two benches can run at once).
 Every loop is bounded in time; every process it starts is stopped at the end.
 """
 
@@ -36,10 +37,12 @@ import urllib3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
-API_PORT = 8020
-DDB_PORT = 8022
-DB_NAME = "bench_resale_api"
-REDIS_URL = "redis://127.0.0.1:6379/3"
+from tests.dynamodb_local import free_port  # noqa: E402 - needs ROOT on the path
+
+API_PORT = free_port()
+DDB_PORT = free_port()
+DB_NAME = os.environ.get("BENCH_POSTGRES_DB", "bench_resale_api")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 TENANTS = 8
 """Premium tenants served at once (``--tenants``). DynamoDB Local runs each TTL table's expiry job
 on its one SQLite thread, which every request also needs: the more tenants, the more of the
@@ -184,15 +187,26 @@ def cpu_per_op(result: dict) -> str:
     return " ".join(f"{key} {seconds * 1000 / ops:.2f}" for key, seconds in sorted(result["cpu"].items()))
 
 
-def raw_dynamodb(config=None):
-    """A boto3 client of the bench's DynamoDB Local."""
+def cpu_ms(result: dict, process: str) -> float:
+    """Milliseconds of one process's CPU per successful operation."""
+    return result["cpu"].get(process, 0.0) * 1000 / max(1, result["ops"])
+
+
+def per_raw(api: float, raw: float) -> float:
+    return api / raw if raw else float("nan")
+
+
+def raw_dynamodb(config=None, slug: str | None = None):
+    """A boto3 client of the bench's DynamoDB Local; with ``slug``, in that tenant's namespace (its
+    own access key id, as ``resale.binding`` signs the tenant's calls)."""
     import boto3
+    from resale.binding import local_access_key_id
 
     return boto3.client(
         "dynamodb",
         endpoint_url=ENV["DYNAMODB_ENDPOINT"],
         region_name="us-east-1",
-        aws_access_key_id="local",
+        aws_access_key_id=local_access_key_id(slug) if slug else "local",
         aws_secret_access_key="local",
         config=config,
     )
@@ -276,7 +290,8 @@ def start_server(command: list[str], threads: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if urllib3.request("GET", f"http://127.0.0.1:{API_PORT}/healthz", timeout=1).status == 200:
+            health = urllib3.request("GET", f"http://127.0.0.1:{API_PORT}/healthz", timeout=1, retries=False)
+            if health.status == 200:
                 return process
         except urllib3.exceptions.HTTPError:
             time.sleep(0.3)
@@ -404,14 +419,15 @@ def benchmark(args, launch_server) -> dict:
         key = api_key_issue(tenant=tenant, name="bench", scopes=["read", "write"]).key
         routes.append({"slug": slug, "key": key, "tables": tenant.resources["tables"]})
 
-    raw = raw_dynamodb(
-        Config(max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"})
+    raw_config = Config(
+        max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}
     )
+    raws = [raw_dynamodb(raw_config, slug=route["slug"]) for route in routes]
     now = BENCH_TIME
 
     def pool_of_listings(count: int) -> list[list[str]]:
         pools = []
-        for route in routes:
+        for route, raw in zip(routes, raws, strict=True):
             ids = [uuid.uuid4().hex for _ in range(count)]
             for start in range(0, count, 25):
                 raw.batch_write_item(
@@ -427,7 +443,7 @@ def benchmark(args, launch_server) -> dict:
 
     read_ids = pool_of_listings(100)
     link_codes = []
-    for route in routes:
+    for route, raw in zip(routes, raws, strict=True):
         raw.put_item(
             TableName=route["tables"]["links"],
             Item={
@@ -459,7 +475,7 @@ def benchmark(args, launch_server) -> dict:
 
     def raw_get(n: int) -> bool:
         t = n % TENANTS
-        raw.get_item(
+        raws[t].get_item(
             TableName=routes[t]["tables"]["listings"],
             Key={"id": {"S": pick.choice(read_ids[t])}},
             ReturnConsumedCapacity="TOTAL",
@@ -479,7 +495,7 @@ def benchmark(args, launch_server) -> dict:
         t = n % TENANTS
         item = listing_item(uuid.uuid4().hex)
         item["created_at"] = item["updated_at"] = {"S": utc_now()}
-        raw.put_item(
+        raws[t].put_item(
             TableName=routes[t]["tables"]["listings"],
             Item=item,
             ConditionExpression="attribute_not_exists(id) AND attribute_not_exists(version)",
@@ -528,19 +544,19 @@ def benchmark(args, launch_server) -> dict:
         tables = routes[t]["tables"]
         key = uuid.uuid4().hex
         order_id = uuid.uuid4().hex
-        raw.get_item(
+        raws[t].get_item(
             TableName=tables["idempotency"],
             Key={"key": {"S": key}},
             ConsistentRead=True,
             ReturnConsumedCapacity="TOTAL",
         )
-        raw.get_item(
+        raws[t].get_item(
             TableName=tables["listings"],
             Key={"id": {"S": listing_id}},
             ConsistentRead=True,
             ReturnConsumedCapacity="TOTAL",
         )
-        raw.transact_write_items(
+        raws[t].transact_write_items(
             ReturnConsumedCapacity="TOTAL",
             TransactItems=[
                 {
@@ -621,7 +637,7 @@ def benchmark(args, launch_server) -> dict:
 
     def raw_redirect(n: int) -> bool:
         t = n % TENANTS
-        raw.put_item(
+        raws[t].put_item(
             TableName=routes[t]["tables"]["clicks"],
             Item={
                 "code": {"S": link_codes[t]},
@@ -699,6 +715,17 @@ def report(rows, memory: dict, args) -> None:
     print("\nCPU ms per operation, by process (the machine has 2 cores; all processes share them):")
     for name, api, raw in rows:
         print(f"  {name:<16} API: {cpu_per_op(api)}   raw: {cpu_per_op(raw)}")
+    print(
+        "\nCPU per operation as a ratio to the raw side (a machine's speed cancels out): the server's"
+        " against the raw client's, the store's against the store's under the raw calls"
+    )
+    print(f"{'endpoint':<16}{'ok/s':>8}{'server CPU':>12}{'store CPU':>11}")
+    for name, api, raw in rows:
+        print(
+            f"{name:<16}{per_raw(api['rps'], raw['rps']):>8.2f}"
+            f"{per_raw(cpu_ms(api, 'server'), cpu_ms(raw, 'client')):>11.2f}x"
+            f"{per_raw(cpu_ms(api, 'dynamodb'), cpu_ms(raw, 'dynamodb')):>10.2f}x"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other sessions' processes count too)")
     print(
         f"\nmemory per bound tenant (6 tables, shared connection, {memory['tenants']} tenants): "

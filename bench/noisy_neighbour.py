@@ -37,11 +37,11 @@ def onboard(slug: str, tier: str) -> dict:
     run_onboarding(onboarding_run_create(tenant).id)
     tenant.refresh_from_db()
     key = api_key_issue(tenant=tenant, name="bench", scopes=["read"]).key
-    return {"key": key, "listings": write_listings(tenant.resources["tables"]["listings"])}
+    return {"key": key, "listings": write_listings(tenant.slug, tenant.resources["tables"]["listings"])}
 
 
-def write_listings(table: str) -> list[str]:
-    raw = api_load.raw_dynamodb()
+def write_listings(slug: str, table: str) -> list[str]:
+    raw = api_load.raw_dynamodb(slug=slug)
     ids = [uuid.uuid4().hex for _ in range(LISTINGS_PER_TENANT)]
     raw.batch_write_item(
         RequestItems={table: [{"PutRequest": {"Item": api_load.listing_item(i)}} for i in ids]}

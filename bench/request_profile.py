@@ -1,7 +1,7 @@
 """Where the API server's CPU goes for one request: the WSGI application called in-process.
 
 Starts its own in-memory DynamoDB Local and a scratch database (as ``api_load.py``, whose
-helpers and ports it shares, so do not run both at once), onboards one tenant, then calls the
+helpers, database and Redis db it shares, so do not run both at once), onboards one tenant, then calls the
 WSGI application directly (no HTTP server) for each endpoint: prints the CPU milliseconds per
 request of this process beside the same DynamoDB calls made with raw boto3, and, with
 ``--profile``, the functions that took the most time under cProfile.
@@ -94,7 +94,7 @@ def main() -> None:
         tables = tenant.resources["tables"]
         key = api_key_issue(tenant=tenant, name="profile", scopes=["read", "write"]).key
         http = wsgi_caller(application, key)
-        raw = api_load.raw_dynamodb()
+        raw = api_load.raw_dynamodb(slug=tenant.slug)
         listing_id = uuid.uuid4().hex
         raw.put_item(TableName=tables["listings"], Item=api_load.listing_item(listing_id))
         raw.put_item(

@@ -35,6 +35,13 @@ class DataStoreUnavailable(ServiceUnavailable):
     title = "Data store unavailable"
 
 
+class WriteUnconfirmed(DataStoreUnavailable):
+    """A write was sent but never confirmed: it may have happened. Retrying is safe where the
+    write recognises its own earlier success."""
+
+    title = "Write not confirmed"
+
+
 def is_transient_dynamodb_error(exc: BaseException) -> bool:
     """True for throttling, capacity and connection failures: retry later, nothing was written."""
     if not isinstance(exc, PynamoDBException):
