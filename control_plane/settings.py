@@ -120,9 +120,12 @@ AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", "local")
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", "local")
 TENANT_TABLE_PREFIX = env("TENANT_TABLE_PREFIX", "resale")
 DYNAMODB_MAX_POOL_CONNECTIONS = int(env("DYNAMODB_MAX_POOL_CONNECTIONS", "50"))
-DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "2"))
-DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "5"))
+# A stalled DynamoDB costs a data-plane call (every attempt and backoff) at most the deadline, then
+# the caller answers 503 with Retry-After instead of holding a web thread for the stall.
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "1"))
+DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "1.5"))
 DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+DYNAMODB_CALL_DEADLINE_SECONDS = float(env("DYNAMODB_CALL_DEADLINE_SECONDS", "2"))
 # How the data plane's item operations reach DynamoDB: "wire" (signed JSON over one urllib3 pool,
 # half botocore's CPU per call; see resale.dynamodb_wire) or "botocore" (its client, as PynamoDB).
 DYNAMODB_TRANSPORT = env("DYNAMODB_TRANSPORT", "wire")
