@@ -207,7 +207,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": float(env("CELERY_BROKER_SOCKET_TIMEOUT_SECONDS", "1")),
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.1,
     "interval_max": 0.2,

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -112,8 +113,10 @@ class RunningPlatform:
     def _serving(self) -> bool:
         assert self.process.poll() is None, f"run.sh exited; see {self.log}"
         try:
+            with socket.create_connection(("127.0.0.1", self.dynamodb_port), timeout=1):
+                pass
             return self.http.request("GET", f"{self.url}/healthz").status == 200
-        except urllib3.exceptions.HTTPError:
+        except (OSError, urllib3.exceptions.HTTPError):
             return False
 
     def pid(self, program: str) -> int:
