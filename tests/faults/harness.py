@@ -108,7 +108,11 @@ class RunningPlatform:
             start_new_session=True,
         )
         self.http = urllib3.PoolManager(maxsize=32, retries=False, timeout=urllib3.Timeout(total=10))
-        wait_until(self._serving, f"the platform did not start; see {self.log}", within=300)
+        try:
+            wait_until(self._serving, f"the platform did not start; see {self.log}", within=300)
+        except AssertionError:
+            self.stop()
+            raise
 
     def _serving(self) -> bool:
         assert self.process.poll() is None, f"run.sh exited; see {self.log}"
@@ -294,13 +298,12 @@ class FaultReport:
 
     @property
     def writes_back_after_seconds(self) -> float:
-        """From the fault to the first write that succeeded after the last failed one (0: none failed)."""
+        """From the fault to the first write that succeeded after the first failed one (0: none failed)."""
         writes = sorted((a for a in self.answers if a.op == "write"), key=lambda a: a.started)
-        failed = [a for a in writes if not a.ok]
-        if not failed:
+        first_failure = next((a for a in writes if not a.ok), None)
+        if first_failure is None:
             return 0.0
-        last_failure = failed[-1].started
-        back = next((a for a in writes if a.ok and a.started > last_failure), None)
+        back = next((a for a in writes if a.ok and a.started > first_failure.started), None)
         return float("inf") if back is None else max(0.0, back.ended - self.fault_started)
 
     def row(self) -> str:

@@ -120,11 +120,14 @@ def bed(django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         with django_db_blocker.unblock():
             tenants = [_onboard(platform, f"fault-{os.getpid()}-{n}") for n in range(TENANTS)]
-            get_user_model().objects.create_user("fault-staff", password="fault-pass-1", is_staff=True)
+            staff = get_user_model().objects.create_user(
+                f"fault-staff-{os.getpid()}", password="fault-pass-1", is_staff=True
+            )
         token = platform.http.request(
             "POST",
             f"{platform.url}/control/v1/token",
-            json={"username": "fault-staff", "password": "fault-pass-1"},
+            json={"username": staff.username, "password": "fault-pass-1"},
+            timeout=60,  # a password hash, slow on a loaded machine
         )
         yield FaultBed(platform, redis, tenants, json.loads(token.data)["token"], database, orphans)
     finally:
@@ -140,7 +143,7 @@ def bed(django_db_setup, django_db_blocker, tmp_path_factory):
         ) = previous
         forget_tenant_routes()
         with django_db_blocker.unblock():
-            call_command("flush", interactive=False, verbosity=0)
+            call_command("flush", interactive=False, verbosity=0, allow_cascade=True)
 
 
 @pytest.fixture(scope="module")
