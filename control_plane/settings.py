@@ -121,9 +121,15 @@ AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", "local")
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", "local")
 TENANT_TABLE_PREFIX = env("TENANT_TABLE_PREFIX", "resale")
 DYNAMODB_MAX_POOL_CONNECTIONS = int(env("DYNAMODB_MAX_POOL_CONNECTIONS", "50"))
-DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "2"))
-DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "5"))
+# A stalled DynamoDB costs a data-plane call (every attempt and backoff) at most the deadline, then
+# the caller answers 503 with Retry-After instead of holding a web thread for the stall. A read timeout
+# as long as the deadline ends the call: a write whose outcome is unknown is not sent again (a retried
+# conditional write that had in fact succeeded would fail its own condition), while refused
+# connections, throttling and 5xx answers are still retried within the deadline.
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "1"))
+DYNAMODB_READ_TIMEOUT_SECONDS = float(env("DYNAMODB_READ_TIMEOUT_SECONDS", "2"))
 DYNAMODB_MAX_RETRY_ATTEMPTS = int(env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+DYNAMODB_CALL_DEADLINE_SECONDS = float(env("DYNAMODB_CALL_DEADLINE_SECONDS", "2"))
 # How the data plane's item operations reach DynamoDB: "wire" (signed JSON over one urllib3 pool,
 # half botocore's CPU per call; see resale.dynamodb_wire) or "botocore" (its client, as PynamoDB).
 DYNAMODB_TRANSPORT = env("DYNAMODB_TRANSPORT", "wire")
@@ -188,7 +194,27 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A message taken by a worker whose main process died (SIGKILL, out of memory) goes back to its queue
+# once unacknowledged for the visibility timeout; every worker looks for such messages each restore
+# interval. Keep the timeout above the longest task (the workflows are idempotent, so a redelivery
+# while it still runs costs time, not correctness) and above the longest countdown (a countdown past it
+# is delivered again). Socket timeouts bound what a stalled Redis costs a publish, and so a request.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "45"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": int(env("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", "5")),
+    "unacked_restore_throttle": 1,
+    "socket_timeout": float(env("CELERY_BROKER_SOCKET_TIMEOUT_SECONDS", "1")),
+    "socket_connect_timeout": float(env("CELERY_BROKER_SOCKET_TIMEOUT_SECONDS", "1")),
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
 CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks")
 # One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,

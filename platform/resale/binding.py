@@ -226,6 +226,7 @@ def _wire_settings() -> WireSettings:
         read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT_SECONDS,
         max_attempts=1 + settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
         ca_bundle=_base_session().get_config_variable("ca_bundle"),
+        deadline_seconds=settings.DYNAMODB_CALL_DEADLINE_SECONDS,
     )
 
 
@@ -370,6 +371,7 @@ def _connection_settings() -> tuple:
         settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS,
         settings.DYNAMODB_READ_TIMEOUT_SECONDS,
         settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
+        settings.DYNAMODB_CALL_DEADLINE_SECONDS,
         settings.DYNAMODB_MAX_POOL_CONNECTIONS,
     )
 

@@ -103,6 +103,9 @@ class WireSettings:
     ca_bundle: str | None = None
     """CA certificates for TLS (botocore's ``ca_bundle``: ``AWS_CA_BUNDLE`` or the config file);
     without one, botocore's own bundle."""
+    deadline_seconds: float | None = None
+    """The whole call, every attempt and backoff included, ends within this many seconds: a stalled
+    endpoint costs the caller this long, then the last attempt's error; ``None``: attempts alone bound it."""
 
 
 class DynamoDBWire:
@@ -116,7 +119,8 @@ class DynamoDBWire:
     Thread-safe: each call takes a curl handle (and its kept-alive connection) of its own.
     A call's answer must arrive within ``read_timeout_seconds`` of its start, the connection
     included (libcurl bounds a transfer as a whole, not each read), and the connection must be
-    made within ``connect_timeout_seconds``.
+    made within ``connect_timeout_seconds``; retries stop at ``deadline_seconds`` after the first
+    attempt started, each attempt cut short to fit.
     """
 
     def __init__(
@@ -134,11 +138,13 @@ class DynamoDBWire:
     def call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
         """Sends one item operation, retrying as botocore's standard mode would; returns its result."""
         body = json.dumps(operation_kwargs, default=_encode_binary, separators=(",", ":")).encode()
+        deadline = self.settings.deadline_seconds
+        ends_at = time.monotonic() + deadline if deadline is not None else None
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._send(operation_name, body)
+                return self._send(operation_name, body, _seconds_left(ends_at, self.settings))
             except (
                 ClientError,
                 ResponseChecksumMismatch,
@@ -146,12 +152,14 @@ class DynamoDBWire:
                 EndpointConnectionError,
                 ReadTimeoutError,
             ) as error:
-                if attempt >= self.settings.max_attempts or not _retryable(error):
+                backoff = random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+                out_of_time = ends_at is not None and time.monotonic() + backoff >= ends_at
+                if attempt >= self.settings.max_attempts or out_of_time or not _retryable(error):
                     if isinstance(error, ResponseChecksumMismatch):
                         mismatch = _client_error(operation_name, 500, {}, "ChecksumMismatch", str(error))
                         raise mismatch from error
                     raise
-            time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+            time.sleep(backoff)
 
     def new_handle(self) -> pycurl.Curl:
         """A curl handle for this endpoint and these timeouts (the same for every set of credentials)."""
@@ -161,14 +169,13 @@ class DynamoDBWire:
         handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         handle.setopt(pycurl.NOSIGNAL, 1)  # no SIGALRM for timeouts: required with threads
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(self.settings.connect_timeout_seconds * 1000))
-        handle.setopt(pycurl.TIMEOUT_MS, int(self.settings.read_timeout_seconds * 1000))
         handle.setopt(pycurl.TCP_KEEPALIVE, 1)
         handle.setopt(pycurl.USERAGENT, self.settings.user_agent)
         handle.setopt(pycurl.PROXY, "")  # as before (urllib3): no proxy from the environment
         handle.setopt(pycurl.CAINFO, get_cert_path(self.settings.ca_bundle or True))
         return handle
 
-    def _send(self, operation_name: str, body: bytes) -> dict[str, Any]:
+    def _send(self, operation_name: str, body: bytes, timeout_seconds: float) -> dict[str, Any]:
         credentials = self._credentials()
         if credentials is None:
             raise NoCredentialsError()
@@ -180,6 +187,7 @@ class DynamoDBWire:
         data = io.BytesIO()
         handle = self._handles.take()
         try:
+            handle.setopt(pycurl.TIMEOUT_MS, max(1, int(timeout_seconds * 1000)))
             handle.setopt(pycurl.HTTPHEADER, request_headers)
             handle.setopt(pycurl.POSTFIELDS, body)
             handle.setopt(pycurl.WRITEDATA, data)
@@ -204,6 +212,13 @@ class DynamoDBWire:
             message = parsed.pop("message", None) or parsed.pop("Message", "")
             raise _client_error(operation_name, status, headers, error_type, message, parsed)
         return parsed
+
+
+def _seconds_left(ends_at: float | None, settings: WireSettings) -> float:
+    """How long the next attempt may take: the read timeout, cut to what is left of the deadline."""
+    if ends_at is None:
+        return settings.read_timeout_seconds
+    return min(settings.read_timeout_seconds, ends_at - time.monotonic())
 
 
 _INHERITED_HANDLES: list[pycurl.Curl] = []

@@ -193,6 +193,19 @@ def test_a_read_timeout_is_botocores_read_timeout(scripted):
     assert len(server.received) == 3
 
 
+def test_a_stalled_endpoint_costs_a_call_its_deadline_not_every_attempts_timeout():
+    server = ScriptedDynamoDB([(200, {})] * 3, delay=3)
+    wire = DynamoDBWire(
+        WireSettings(server.url, "us-east-1", 2, 1, 2, 3, deadline_seconds=0.8),
+        credentials=lambda: Credentials("a", "b"),
+    )
+    started = time.monotonic()
+    with pytest.raises(ReadTimeoutError):
+        wire.call("GetItem", GET)
+    assert time.monotonic() - started < 1.2
+    server.close()
+
+
 def test_an_unreachable_endpoint_is_botocores_connection_error():
     wire = DynamoDBWire(
         WireSettings(f"http://127.0.0.1:{free_port()}", "us-east-1", 2, 0.2, 0.2, 2),

@@ -1,5 +1,7 @@
 """Who may call the tenant API: keys, scopes, suspension, quotas, and errors as problem details."""
 
+import os
+import signal
 import time
 from dataclasses import replace
 
@@ -153,3 +155,24 @@ def test_ids_longer_than_any_id_are_404_not_500(tenant_api):
     assert api.client.get(f"/api/v1/orders/{huge}").status_code == 404
     assert api.client.post(f"/api/v1/orders/{huge}/cancel").status_code == 404
     assert api.client.get(f"/r/{api.slug}/{huge}").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_stalled_dynamodb_costs_a_request_a_bounded_time_then_503_with_retry_after(
+    own_dynamodb_local, tenant_api, settings
+):
+    """DynamoDB Local frozen with SIGSTOP: it still accepts connections but never answers."""
+    api = tenant_api()
+    created = api.client.post("/api/v1/listings", listing_body(seller_id="s-stall"), format="json").json()
+    os.killpg(own_dynamodb_local.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        read = api.client.get(f"/api/v1/listings/{created['id']}")
+        write = api.client.post("/api/v1/listings", listing_body(seller_id="s-stall"), format="json")
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(own_dynamodb_local.process.pid, signal.SIGCONT)
+    assert (read.status_code, write.status_code) == (503, 503)
+    assert read["Retry-After"] and write["Retry-After"]
+    assert elapsed < 2 * (settings.DYNAMODB_CALL_DEADLINE_SECONDS + 0.5)
+    assert api.client.get(f"/api/v1/listings/{created['id']}").status_code == 200

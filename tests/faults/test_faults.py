@@ -1,0 +1,351 @@
+"""One fault at a time under a steady mix of tenant traffic: nothing acknowledged is lost, no order is left
+unfinished or charged twice, the history misses and repeats nothing, and no answer is a bug's 5xx.
+
+The platform runs as ``make run`` runs it (``scripts/run.sh``: supervisord restarts what dies), with its
+own DynamoDB Local (data on disk) and its own redis-server. The table each run prints is the README's.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from resale.history.selectors import history_iter
+from resale.tenancy import forget_tenant_routes, tenant_route
+
+from provisioning.onboarding import onboarding_run_create, run_onboarding
+from tenants.api_keys import api_key_issue
+from tenants.services import tenant_create
+from tests.faults.harness import (
+    TABLE_HEADER,
+    TERMINAL_ORDER_STATUSES,
+    FaultReport,
+    RedisServer,
+    RunningPlatform,
+    TenantClient,
+    Traffic,
+    wait_until,
+)
+from tests.resale.conftest import listing_body
+
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
+
+TENANTS = 2
+PAUSE_SECONDS = 10
+PLATFORM_ENV = {
+    # Recovery paths the suite waits for, shortened where production's defaults would only make it slower:
+    # the consumer's shard leases, the stalled-order sweep (orders whose workflow could not be queued).
+    "STREAMS_LEASE_SECONDS": "5",
+    "STREAMS_DISCOVERY_SECONDS": "1",
+    "STREAMS_POLL_IDLE_SECONDS": "0.1",
+    "ORDER_STALLED_AFTER_SECONDS": "10",
+    "ORDER_STALLED_SWEEP_SECONDS": "3",
+    "ORDER_WORKFLOW_BACKOFF_SECONDS": "0.5",
+    "ORDER_WORKFLOW_MAX_RETRIES": "10",
+    "PROVIDER_TIMEOUT_SECONDS": "5",
+    "TENANT_ROUTE_CACHE_SECONDS": "2",
+}
+
+
+@dataclass
+class FaultBed:
+    platform: RunningPlatform
+    redis: RedisServer
+    tenants: list[TenantClient]
+    staff_token: str
+    database: str
+    orphans: list[int]
+    """Pool processes whose main process a fault killed: ended when the module's platform stops."""
+
+
+def _onboard(platform: RunningPlatform, slug: str) -> TenantClient:
+    tenant = tenant_create(slug=slug, name=slug.title(), tier="premium", admin_email=f"admin@{slug}.example")
+    run_onboarding(onboarding_run_create(tenant).id)
+    key = api_key_issue(tenant=tenant, name="storefront", scopes=["read", "write"]).key
+    headers = {"Authorization": f"Api-Key {key}"}
+    created = []
+
+    def first_listing_created() -> bool:
+        """DynamoDB Local's first writes to a new table are its slowest (JIT): warm up until one is taken."""
+        answer = platform.http.request(
+            "POST", f"{platform.url}/api/v1/listings", json=listing_body(), headers=headers
+        )
+        created.append(answer)
+        return answer.status == 201
+
+    wait_until(first_listing_created, f"{slug} never took a listing", within=120)
+    listing = created[-1]
+    link = platform.http.request(
+        "POST",
+        f"{platform.url}/api/v1/links",
+        json={"target_url": "https://shop.example/x", "listing_id": json.loads(listing.data)["id"]},
+        headers=headers,
+    )
+    assert link.status == 201, link.data
+    return TenantClient(slug=slug, key=key, link_code=json.loads(link.data)["code"])
+
+
+@pytest.fixture(scope="module")
+def bed(django_db_setup, django_db_blocker, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("faults")
+    redis = RedisServer(workdir)
+    with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+    artifacts = settings.BASE_DIR / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    platform = RunningPlatform(
+        workdir,
+        log=artifacts / "faults-platform.log",
+        database=database,
+        redis_url=redis.url,
+        extra_env=PLATFORM_ENV,
+    )
+    previous = (
+        settings.DYNAMODB_ENDPOINT,
+        settings.DYNAMODB_READ_TIMEOUT_SECONDS,
+        settings.DYNAMODB_CALL_DEADLINE_SECONDS,
+    )
+    # This process only checks what the platform kept: it waits for DynamoDB as long as it takes.
+    settings.DYNAMODB_ENDPOINT = platform.dynamodb_endpoint
+    settings.DYNAMODB_READ_TIMEOUT_SECONDS = settings.DYNAMODB_CALL_DEADLINE_SECONDS = 60
+    forget_tenant_routes()
+    orphans: list[int] = []
+    try:
+        with django_db_blocker.unblock():
+            tenants = [_onboard(platform, f"fault-{os.getpid()}-{n}") for n in range(TENANTS)]
+            staff = get_user_model().objects.create_user(
+                f"fault-staff-{os.getpid()}", password="fault-pass-1", is_staff=True
+            )
+        token = platform.http.request(
+            "POST",
+            f"{platform.url}/control/v1/token",
+            json={"username": staff.username, "password": "fault-pass-1"},
+            timeout=60,  # a password hash, slow on a loaded machine
+        )
+        yield FaultBed(platform, redis, tenants, json.loads(token.data)["token"], database, orphans)
+    finally:
+        platform.stop()
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        redis.stop()
+        (
+            settings.DYNAMODB_ENDPOINT,
+            settings.DYNAMODB_READ_TIMEOUT_SECONDS,
+            settings.DYNAMODB_CALL_DEADLINE_SECONDS,
+        ) = previous
+        forget_tenant_routes()
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0, allow_cascade=True)
+
+
+@pytest.fixture(scope="module")
+def fault_table():
+    rows: list[str] = []
+    yield rows
+    table = "\n".join([TABLE_HEADER, *rows])
+    artifacts = settings.BASE_DIR / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "faults.md").write_text(table + "\n")
+    print("\n" + table)
+
+
+def _dynamodb_paused(bed: FaultBed) -> None:
+    pid = bed.platform.pid("dynamodb")
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(PAUSE_SECONDS)
+    os.kill(pid, signal.SIGCONT)
+
+
+def _dynamodb_killed(bed: FaultBed) -> None:
+    pid = bed.platform.pid("dynamodb")
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: bed.platform.restarted("dynamodb", pid), "supervisord did not restart DynamoDB", 60)
+
+
+def _redis_stopped(bed: FaultBed) -> None:
+    bed.redis.pause()
+    time.sleep(PAUSE_SECONDS)
+    bed.redis.resume()
+
+
+def _postgres_cut(bed: FaultBed) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [bed.database],
+        )
+        assert cursor.fetchone()[0] > 0, "no connection of the platform's to cut"
+
+
+def _web_worker_killed(bed: FaultBed) -> None:
+    workers = bed.platform.children(bed.platform.pid("web"))
+    assert len(workers) >= 2, workers
+    os.kill(workers[0], signal.SIGKILL)
+
+
+def _celery_main_killed(bed: FaultBed) -> None:
+    """The orders worker's main process dies; its pool process (mid-task) is left orphaned, as after an
+    out-of-memory kill of the main process; the messages it held come back after the visibility timeout."""
+    pid = bed.platform.pid("worker-orders")
+    bed.orphans.extend(bed.platform.children(pid))
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: bed.platform.restarted("worker-orders", pid), "the worker was not restarted", 60)
+
+
+def _celery_pool_killed(bed: FaultBed) -> None:
+    for child in bed.platform.children(bed.platform.pid("worker-orders")):
+        os.kill(child, signal.SIGKILL)
+
+
+def _consumer_killed(bed: FaultBed) -> None:
+    pid = bed.platform.pid("consumer")
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: bed.platform.restarted("consumer", pid), "the consumer was not restarted", 60)
+
+
+FAULTS = {
+    "DynamoDB Local paused 10 s (SIGSTOP)": _dynamodb_paused,
+    "DynamoDB Local killed, restarted on its data": _dynamodb_killed,
+    "Redis paused 10 s (SIGSTOP)": _redis_stopped,
+    "PostgreSQL connections cut": _postgres_cut,
+    "web worker SIGKILLed": _web_worker_killed,
+    "Celery worker main process SIGKILLed": _celery_main_killed,
+    "Celery pool process SIGKILLed": _celery_pool_killed,
+    "stream consumer SIGKILLed": _consumer_killed,
+}
+SLOW_SHIPPING = {"Celery worker main process SIGKILLed", "Celery pool process SIGKILLed"}
+
+
+def _history_events(slugs):
+    return {slug: list(history_iter(tenant_models=tenant_route(slug).models)) for slug in slugs}
+
+
+def _lost(platform: RunningPlatform, tenant: TenantClient, path: str) -> bool:
+    """True when an acknowledged write reads 404 (asked again while the platform answers 503)."""
+    headers = {"Authorization": f"Api-Key {tenant.key}"}
+    deadline = time.monotonic() + 30
+    while True:
+        answer = platform.http.request("GET", platform.url + path, headers=headers)
+        if answer.status in (200, 404) or time.monotonic() > deadline:
+            return answer.status != 200
+        time.sleep(0.5)
+
+
+def _order_status(platform: RunningPlatform, tenant: TenantClient, order_id: str) -> str:
+    answer = platform.http.request(
+        "GET", f"{platform.url}/api/v1/orders/{order_id}", headers={"Authorization": f"Api-Key {tenant.key}"}
+    )
+    return json.loads(answer.data)["status"] if answer.status == 200 else ""
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repeats_no_history(
+    bed, fault_table, django_db_blocker, fault
+):
+    platform, by_slug = bed.platform, {tenant.slug: tenant for tenant in bed.tenants}
+    with django_db_blocker.unblock():
+        before = _history_events(by_slug)
+    duplicates_before = sum(len(events) - len({e.source for e in events}) for events in before.values())
+    if fault in SLOW_SHIPPING:
+        platform.sandbox("shipping", "slow", delay_seconds=2)
+    traffic = Traffic(platform, bed.tenants, bed.staff_token).start()
+    try:
+        time.sleep(4)
+        fault_started = time.monotonic()
+        with django_db_blocker.unblock():
+            FAULTS[fault](bed)
+        time.sleep(4)
+        wait_until(
+            lambda: any(a.op == "write" and a.ok and a.started > fault_started for a in traffic.answers),
+            "writes never succeeded again",
+            within=180,
+        )
+        time.sleep(2)
+    finally:
+        traffic.stop()
+        platform.sandbox("shipping", "approve")
+    report = FaultReport(fault, traffic.answers, fault_started)
+
+    report.lost_writes = sum(
+        _lost(platform, by_slug[slug], f"/api/v1/listings/{listing_id}")
+        for slug, ids in traffic.listings.items()
+        for listing_id in ids
+    ) + sum(
+        _lost(platform, by_slug[slug], f"/api/v1/orders/{order_id}")
+        for slug, ids in traffic.orders.items()
+        for order_id in ids
+    )
+    orders = [(by_slug[slug], order_id) for slug, ids in traffic.orders.items() for order_id in ids]
+    with contextlib.suppress(AssertionError):
+        wait_until(
+            lambda: all(_order_status(platform, t, o) in TERMINAL_ORDER_STATUSES for t, o in orders),
+            "orders unfinished",
+            within=120,
+        )
+    report.unfinished_orders = sum(
+        _order_status(platform, t, o) not in TERMINAL_ORDER_STATUSES for t, o in orders
+    )
+    report.charged_or_shipped_twice = sum(
+        platform.sandbox_made("charge", o) > 1 or platform.sandbox_made("shipment", o) > 1 for _, o in orders
+    )
+
+    acknowledged = {slug: set(traffic.listings[slug]) | set(traffic.orders[slug]) for slug in by_slug}
+
+    def history_complete() -> bool:
+        with django_db_blocker.unblock():
+            events = _history_events(by_slug)
+        return all(acknowledged[slug] <= {e.entity_id for e in events[slug]} for slug in by_slug)
+
+    with contextlib.suppress(AssertionError):
+        wait_until(history_complete, "history incomplete", within=60)
+    with django_db_blocker.unblock():
+        after = _history_events(by_slug)
+    report.history_missing = sum(
+        len(acknowledged[slug] - {e.entity_id for e in after[slug] if e.event == "INSERT"})
+        for slug in by_slug
+    )
+    report.history_duplicated = (
+        sum(len(events) - len({e.source for e in events}) for events in after.values()) - duplicates_before
+    )
+    fault_table.append(report.row())
+    print(f"\n{report.row()}\nnot 2xx and not 503+Retry-After: {dict(report.others)}")
+
+    assert report.kinds["2xx"] > 0
+    assert (
+        report.bug_5xx,
+        report.lost_writes,
+        report.unfinished_orders,
+        report.charged_or_shipped_twice,
+        report.history_missing,
+        report.history_duplicated,
+    ) == (0, 0, 0, 0, 0, 0), report.row()
+    assert platform.http.request("GET", f"{platform.url}/healthz").status == 200
+
+
+def test_sigterm_stops_every_process_make_run_started_and_nothing_else(bed):
+    """As Ctrl-C does: every program and its children end; what it did not start (Redis) lives on."""
+    programs = ["dynamodb", "web", "beat", "consumer"]
+    programs += [f"worker-{queue}" for queue in ("provisioning", "orders", "webhooks")]
+    started = [bed.platform.pid(program) for program in programs]
+    started += [child for pid in started for child in bed.platform.children(pid)]
+    bed.platform.stop()
+    assert bed.platform.process.returncode == 0
+    assert [pid for pid in started if _alive(pid)] == []
+    assert bed.redis.process.poll() is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
