@@ -128,9 +128,20 @@ def _validator(schema_json: str) -> Draft202012Validator:
     return AttributesValidator(schema)
 
 
+def _has_empty_name(value: Any) -> bool:
+    """True when a map inside ``value`` has an empty key: DynamoDB refuses those names."""
+    if isinstance(value, dict):
+        return any(name == "" or _has_empty_name(child) for name, child in value.items())
+    if isinstance(value, list):
+        return any(_has_empty_name(child) for child in value)
+    return False
+
+
 def attributes_validate(*, route: TenantRoute, attributes: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise InvalidAttributes(errors={"attributes": [f"At most {MAX_ATTRIBUTES_BYTES} bytes of JSON."]})
+    if _has_empty_name(attributes):
+        raise InvalidAttributes(errors={"attributes": ["Attribute names cannot be empty, at any depth."]})
     schema = route.attribute_schema
     if not schema or not route.policy.custom_attribute_schema:
         return attributes

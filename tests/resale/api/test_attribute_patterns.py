@@ -68,3 +68,12 @@ def test_a_stored_schema_that_re2_cannot_run_is_refused_not_run_with_re(tenant_a
     response = api.client.post("/api/v1/listings", listing_body(attributes={"c": "aa"}), format="json")
     assert response.status_code == 400
     assert "linear time" in str(response.json()["errors"]["attributes"])
+
+
+@pytest.mark.parametrize("attributes", [{"": "x"}, {"size": {"": 1}}, {"sizes": [{"": 1}]}])
+def test_an_empty_attribute_name_is_400_not_a_dynamodb_error(tenant_api, attributes):
+    """Schemathesis found ``{"": ...}`` reaching DynamoDB ("Empty attribute name") as a 500."""
+    response = tenant_api().client.post(
+        "/api/v1/listings", listing_body(attributes=attributes), format="json"
+    )
+    assert response.status_code == 400 and "attributes" in response.json()["errors"]
