@@ -73,10 +73,15 @@ ERROR_TITLES = {
     503: "A dependency failed; retry after Retry-After",
 }
 SPECIFIC_ERRORS = {
-    ("patch", "/api/v1/listings/{listing_id}"): (412, 428),
-    ("post", "/api/v1/orders"): (404,),
+    ("patch", "/api/v1/listings/{listing_id}"): (409, 412, 428),
+    ("post", "/api/v1/listings/{listing_id}/images/{image_id}"): (409,),
+    ("post", "/api/v1/orders"): (404, 409),
+    ("post", "/api/v1/orders/{order_id}/cancel"): (409,),
+    ("post", "/control/v1/tenants"): (409,),
+    ("patch", "/control/v1/tenants/{slug}"): (409,),
+    ("delete", "/control/v1/tenants/{slug}"): (409,),
+    ("post", "/control/v1/tenants/{slug}/retry"): (409,),
 }
-WRITES = frozenset({"post", "put", "patch", "delete"})
 
 
 def _operation_errors(path: str, method: str, operation: dict) -> set[int]:
@@ -85,12 +90,10 @@ def _operation_errors(path: str, method: str, operation: dict) -> set[int]:
     takes_input = "requestBody" in operation or any(
         parameter.get("in") in ("query", "header") for parameter in operation.get("parameters", [])
     )
-    if takes_input or method in WRITES:
+    if takes_input:
         errors.add(400)
     if "requestBody" in operation:
         errors |= {413, 415}
-    if method in WRITES:
-        errors.add(409)
     if path.startswith(("/api/v1/", "/control/v1/")):
         errors |= {401, 403}
     if path.startswith(("/api/v1/", "/r/")):

@@ -42,7 +42,7 @@ def test_a_catastrophic_pattern_answers_at_once(tenant_api, schema):
     )
     elapsed = time.perf_counter() - started
     assert response.status_code == 400, response.content
-    assert elapsed < 1.0
+    assert elapsed < 3.0  # a shared, loaded machine; Python's re would not finish at all
 
 
 def test_patterns_still_decide_what_is_valid(tenant_api):
