@@ -141,6 +141,10 @@ if DYNAMODB_TRANSPORT not in {"wire", "botocore"}:
 # schema changes take effect within this many seconds.
 TENANT_ROUTE_CACHE_SECONDS = float(env("TENANT_ROUTE_CACHE_SECONDS", "5"))
 API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(64 * 1024)))
+# A list reads at most this many DynamoDB pages per request, then answers with a cursor.
+API_LIST_READ_BUDGET_PAGES = int(env("API_LIST_READ_BUDGET_PAGES", "3"))
+# Items a filtered list evaluates per page: its filter discards most of them.
+API_LIST_FILTERED_PAGE_SIZE = int(env("API_LIST_FILTERED_PAGE_SIZE", "100"))
 RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 # Payment tokens are sealed (Fernet) while an order waits for its charge; the key derives from
@@ -363,6 +367,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resale.api.schema.add_public_paths",
         "control_plane.api.schema.add_staff_errors",
+        "resale.api.schema.add_problem_responses",
     ],
 }
 

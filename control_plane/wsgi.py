@@ -7,8 +7,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from httpkit.metrics_files import mark_dead_workers  # noqa: E402
+from httpkit.unread_body import UnreadBodyMiddleware  # noqa: E402
 
-application = get_wsgi_application()
+application = UnreadBodyMiddleware(get_wsgi_application())
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     mark_dead_workers(os.environ["PROMETHEUS_MULTIPROC_DIR"])

@@ -7,20 +7,22 @@ suspension takes effect within ``RESOLUTION_TTL_SECONDS`` on every server.
 
 import hashlib
 import hmac
+import re
 import secrets
-import time
 from dataclasses import dataclass
-from threading import Lock
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from tenants.lookup_cache import LookupCache
 from tenants.models import ApiKey, Tenant
 from tenants.services import record_tenant_event
 
 KEY_PREFIX = "rk"
+KEY_SHAPE = re.compile(rf"{KEY_PREFIX}_(?P<id>[0-9a-f]{{16}})_(?P<secret>[A-Za-z0-9_-]{{43}})")
 RESOLUTION_TTL_SECONDS = 5.0
+MAX_REMEMBERED_BAD_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -81,44 +83,19 @@ def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None = None) ->
     return api_key
 
 
-class _ResolutionCache:
-    def __init__(self, ttl: float):
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, ApiKeyPrincipal | None]] = {}
-        self._lock = Lock()
-
-    def get(self, raw_key: str) -> tuple[bool, ApiKeyPrincipal | None]:
-        entry = self._entries.get(raw_key)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
-
-    def put(self, raw_key: str, principal: ApiKeyPrincipal | None) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[raw_key] = (time.monotonic() + self.ttl, principal)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-resolution_cache = _ResolutionCache(RESOLUTION_TTL_SECONDS)
+resolution_cache: LookupCache[ApiKeyPrincipal] = LookupCache(
+    ttl=lambda: RESOLUTION_TTL_SECONDS, max_missing=MAX_REMEMBERED_BAD_KEYS
+)
+"""Resolutions by raw key; bad keys are remembered in a bounded LRU (``tenants.lookup_cache``)."""
 
 
 def _parse(raw_key: str) -> tuple[str, str] | None:
-    parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    """The key's id and secret, or None for anything not shaped as ``api_key_issue`` makes keys."""
+    shaped = KEY_SHAPE.fullmatch(raw_key)
+    return None if shaped is None else (shaped["id"], shaped["secret"])
 
 
-def _lookup(raw_key: str) -> ApiKeyPrincipal | None:
-    parsed = _parse(raw_key)
-    if parsed is None:
-        return None
-    key_id, secret = parsed
+def _lookup(key_id: str, secret: str) -> ApiKeyPrincipal | None:
     api_key = ApiKey.objects.select_related("tenant").filter(id=key_id, revoked_at__isnull=True).first()
     if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash_secret(secret)):
         return None
@@ -134,10 +111,15 @@ def _lookup(raw_key: str) -> ApiKeyPrincipal | None:
 
 
 def resolve_api_key(raw_key: str) -> ApiKeyPrincipal | None:
-    """The principal of a raw key, or None for an unknown, malformed or revoked key."""
+    """The principal of a raw key, or None for an unknown, malformed or revoked key.
+
+    A malformed key costs no query and takes no cache entry."""
+    parsed = _parse(raw_key)
+    if parsed is None:
+        return None
     hit, principal = resolution_cache.get(raw_key)
     if hit:
         return principal
-    principal = _lookup(raw_key)
+    principal = _lookup(*parsed)
     resolution_cache.put(raw_key, principal)
     return principal

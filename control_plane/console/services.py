@@ -14,6 +14,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
+from resale.listings.attributes import UnsupportedSchema, attribute_schema_check_runnable
 
 from control_plane.console.errors import (
     AttributeSchemaInvalid,
@@ -150,6 +151,10 @@ def attribute_schema_check(schema: object) -> None:
         raise AttributeSchemaInvalid(f"Not a valid JSON Schema at {path}: {exc.message}") from exc
     if schema.get("type") != "object":
         raise AttributeSchemaInvalid('Listing attributes are an object: the schema needs "type": "object".')
+    try:
+        attribute_schema_check_runnable(schema)
+    except UnsupportedSchema as exc:
+        raise AttributeSchemaInvalid(str(exc)) from exc
 
 
 def attribute_schema_set(*, tenant: Tenant, schema: dict | None, actor: AbstractBaseUser) -> Tenant:

@@ -204,7 +204,14 @@ class DynamoDBWire:
         expected_crc = headers.get("x-amz-crc32")
         if expected_crc is not None and int(expected_crc) != zlib.crc32(payload):
             raise ResponseChecksumMismatch(f"x-amz-crc32 {expected_crc} != {zlib.crc32(payload)}")
-        parsed = json.loads(payload) if payload else {}
+        try:
+            parsed = json.loads(payload) if payload else {}
+        except ValueError:
+            # Not DynamoDB's answer (a proxy's or load balancer's page): as botocore, the status
+            # is the error code and the body its message; a 2xx that is not JSON is a bad gateway.
+            failed = status if status >= 300 else 502
+            text = payload[:1024].decode("utf-8", "replace")
+            raise _client_error(operation_name, failed, headers, str(failed), text) from None
         if BINARY_VALUE.search(payload):
             parsed = _decode_binary(parsed)
         if status >= 300:

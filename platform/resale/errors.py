@@ -1,6 +1,6 @@
 """Errors shared by the resale domains, and the translation of DynamoDB failures into 503."""
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from httpkit.problems import ProblemError, ServiceUnavailable
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from rest_framework import status
@@ -43,12 +43,17 @@ class WriteUnconfirmed(DataStoreUnavailable):
 
 
 def is_transient_dynamodb_error(exc: BaseException) -> bool:
-    """True for throttling, capacity and connection failures: retry later, nothing was written."""
+    """True for throttling, capacity and connection failures, and for answers DynamoDB did not
+    give (a 5xx, or an error with no ``__type``, whose code is then its HTTP status): the
+    dependency failed, retry later."""
     if not isinstance(exc, PynamoDBException):
         return isinstance(exc, BotoCoreError)
     if isinstance(exc.cause, BotoCoreError):
         return True
-    if exc.cause_response_code in UNAVAILABLE_CODES:
+    code = exc.cause_response_code
+    if code in UNAVAILABLE_CODES or (code or "").isdigit():
+        return True
+    if isinstance(exc.cause, ClientError) and exc.cause.response["ResponseMetadata"]["HTTPStatusCode"] >= 500:
         return True
     if isinstance(exc, TransactWriteError) and exc.cancellation_reasons:
         return any(

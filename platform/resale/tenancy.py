@@ -6,15 +6,14 @@ schema change still takes effect within seconds. The bound classes themselves ar
 the life of the process (see ``resale.binding``).
 """
 
-import time
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 from django.conf import settings
 
 from resale.binding import TenantModels, TenantNotRoutable, tenant_models
-from tenants.models import Tenant
+from tenants.lookup_cache import LookupCache
+from tenants.models import SLUG_VALIDATOR, Tenant
 from tenants.tiers import TierPolicy, tier_policy
 
 
@@ -35,8 +34,10 @@ class TenantRoute:
         return tier_policy(self.tier)
 
 
-_routes: dict[str, tuple[float, TenantRoute | None]] = {}
-_routes_lock = Lock()
+MAX_REMEMBERED_UNKNOWN_SLUGS = 10_000
+_routes: LookupCache[TenantRoute] = LookupCache(
+    ttl=lambda: settings.TENANT_ROUTE_CACHE_SECONDS, max_missing=MAX_REMEMBERED_UNKNOWN_SLUGS
+)
 
 
 def _load_route(slug: str) -> TenantRoute | None:
@@ -58,20 +59,21 @@ def _load_route(slug: str) -> TenantRoute | None:
 
 
 def tenant_route(slug: str) -> TenantRoute | None:
-    """The tenant's route, or None when it has no such tenant or no tables."""
-    entry = _routes.get(slug)
-    now = time.monotonic()
-    if entry is not None and entry[0] > now:
-        return entry[1]
+    """The tenant's route, or None when it has no such tenant or no tables.
+
+    A string that cannot be a slug costs no query; an unknown slug costs one per
+    ``TENANT_ROUTE_CACHE_SECONDS`` while it is among the last ``MAX_REMEMBERED_UNKNOWN_SLUGS``
+    unknown ones."""
+    if not SLUG_VALIDATOR.regex.fullmatch(slug):
+        return None
+    hit, route = _routes.get(slug)
+    if hit:
+        return route
     route = _load_route(slug)
-    with _routes_lock:
-        if len(_routes) > 50_000:
-            _routes.clear()
-        _routes[slug] = (now + settings.TENANT_ROUTE_CACHE_SECONDS, route)
+    _routes.put(slug, route)
     return route
 
 
 def forget_tenant_routes() -> None:
     """Drops the cached routes (tests, and a process that must see a change at once)."""
-    with _routes_lock:
-        _routes.clear()
+    _routes.clear()

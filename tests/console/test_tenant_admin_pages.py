@@ -114,6 +114,8 @@ def test_an_existing_user_accepts_with_their_own_password_which_is_not_replaced(
         ('{"type": "object", "properties": {"size": {"minLength": -1}}}', "Not a valid JSON Schema"),
         ('{"type": "string"}', '"type": "object"'),
         ("[1, 2]", "must be a JSON object"),
+        ('{"type": "object", "properties": {"c": {"pattern": "(a)\\\\1"}}}', "linear time"),
+        ('{"type": "object", "patternProperties": {"^x": {}}, "unevaluatedProperties": false}', "additional"),
     ],
 )
 def test_an_invalid_attribute_schema_is_refused_with_the_reason(tenant_admin, text, message):

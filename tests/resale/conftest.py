@@ -117,3 +117,19 @@ def purge_order_queue():
     from control_plane.celery import app
 
     app.control.purge()
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """The names of the DynamoDB operations made from now on, in order (every call still goes out)."""
+    from pynamodb.connection.base import Connection
+
+    calls: list[str] = []
+    dispatch = Connection.dispatch
+
+    def counted(self, operation_name, operation_kwargs):
+        calls.append(operation_name)
+        return dispatch(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", counted)
+    return calls

@@ -36,7 +36,7 @@ class ScriptedDynamoDB:
 
     def __init__(
         self,
-        answers: list[tuple[int, dict]],
+        answers: list[tuple[int, dict | bytes]],
         corrupt_crc_times: int = 0,
         delay: float = 0,
         tls: tuple[Path, Path] | None = None,
@@ -58,7 +58,7 @@ class ScriptedDynamoDB:
                 if scripted.delay:
                     threading.Event().wait(scripted.delay)
                 status, answer = scripted.answers.pop(0) if scripted.answers else (200, {})
-                payload = json.dumps(answer).encode()
+                payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                 crc = zlib.crc32(payload)
                 if scripted.corrupt_crc_times:
                     scripted.corrupt_crc_times -= 1
@@ -164,6 +164,25 @@ def test_a_server_error_past_the_last_attempt_is_a_client_error_with_its_status(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert raised.value.response["ResponseMetadata"]["RequestId"] == "req-3"
     assert len(server.received) == 3
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(502, 3), (403, 1), (200, 3)])
+def test_an_answer_that_is_not_json_is_a_client_error_named_by_its_status_and_a_503(
+    scripted, status, attempts
+):
+    """A proxy's HTML page, as botocore reads it: the status is the code (a 2xx is a bad gateway),
+    retried as that status is; and the API answers 503 for it (a dependency failed), never 500."""
+    from pynamodb.exceptions import GetError
+    from resale.errors import is_transient_dynamodb_error
+
+    page = b"<html><body>Bad Gateway</body></html>"
+    server, wire = scripted([(status, page)] * 3)
+    with pytest.raises(ClientError) as raised:
+        wire.call("GetItem", GET)
+    code = str(status if status >= 300 else 502)
+    assert raised.value.response["Error"] == {"Code": code, "Message": page.decode()}
+    assert len(server.received) == attempts
+    assert is_transient_dynamodb_error(GetError("Failed to get item", cause=raised.value))
 
 
 def test_a_condition_failure_is_not_retried_and_keeps_its_fields(scripted):

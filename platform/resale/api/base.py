@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from resale.api.auth import ApiKeyAuthentication, TenantIsServing
 from resale.errors import as_unavailable, is_transient_dynamodb_error
+from resale.ratelimit.costs import request_cost
 from resale.ratelimit.limiter import rate_limit_enforce
 from resale.tenancy import TenantRoute, tenant_route
 from tenants.api_keys import ApiKeyPrincipal
@@ -78,7 +79,9 @@ class TenantAPIView(APIView):
         if route is None or not route.serving:
             raise TenantNotServing("This tenant's API is not available (suspended or not active).")
         self.route = route
-        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy)
+        url_name = request.resolver_match.url_name if request.resolver_match else None
+        cost = request_cost(url_name=url_name, method=request.method)
+        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy, cost=cost)
 
     @property
     def actor(self) -> str:

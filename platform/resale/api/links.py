@@ -16,7 +16,7 @@ from resale.errors import is_transient_dynamodb_error
 from resale.links.selectors import link_target
 from resale.links.services import click_record, link_create, link_url
 from resale.ratelimit.limiter import RateLimited, RateLimiterUnavailable, rate_limit_enforce
-from resale.tenancy import tenant_route
+from resale.tenancy import TenantRoute, tenant_route
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class LinkCollectionApi(TenantAPIView):
 def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResponse:
     """The hottest path: cached route and link, one PutItem for the click, then 302.
 
+    The link is found before the click quota is asked: an unknown tenant or code is 404 and takes
+    nothing from any tenant's quota, so junk clicks cannot turn a tenant's real links into 429s.
     Clicks are taken from the tenant's own ``clicks`` bucket (a flood on one marketplace's
     links answers 429 there and takes nothing from any other). Should the rate limiter's Redis
     be unreachable the redirect still happens: a shopper's click is worth more than the quota.
@@ -74,17 +76,12 @@ def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResp
     if route is None or not route.serving:
         return problem_response(request, 404, "Not found", "No such link.")
     try:
-        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy, quota="clicks")
-    except RateLimited as exc:
-        response = problem_response(request, exc.status_code, exc.title, str(exc.detail))
-        response["Retry-After"] = exc.headers["Retry-After"]
-        return response
-    except RateLimiterUnavailable:
-        logger.warning("click quota not checked for %s: rate limiter unreachable", tenant_slug)
-    try:
         target = link_target(route=route, code=code)
         if target is None:
             return problem_response(request, 404, "Not found", "No such link.")
+        refusal = _click_quota_refusal(request, route)
+        if refusal is not None:
+            return refusal
         click_record(
             route=route,
             code=code,
@@ -101,3 +98,16 @@ def link_redirect(request: HttpRequest, tenant_slug: str, code: str) -> HttpResp
         response["Retry-After"] = "1"
         return response
     return HttpResponseRedirect(target.target_url)
+
+
+def _click_quota_refusal(request: HttpRequest, route: TenantRoute) -> HttpResponse | None:
+    """The 429 of a tenant over its click quota, or None to go on (also when Redis is unreachable)."""
+    try:
+        rate_limit_enforce(tenant_slug=route.slug, policy=route.policy, quota="clicks")
+    except RateLimited as exc:
+        response = problem_response(request, exc.status_code, exc.title, str(exc.detail))
+        response["Retry-After"] = exc.headers["Retry-After"]
+        return response
+    except RateLimiterUnavailable:
+        logger.warning("click quota not checked for %s: rate limiter unreachable", route.slug)
+    return None

@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from pynamodb.models import Model
 
 from resale.cursors import cursor_decode, cursor_encode
 from resale.errors import NotFound
 from resale.ids import plausible_id
+from resale.reads import bounded_read
 from resale.tenancy import TenantRoute
 
 
@@ -37,10 +39,13 @@ def listing_list(
 ) -> Page:
     """One page of listings, newest first, through the index of the most selective filter given.
 
-    The other filters apply as DynamoDB filter expressions; PynamoDB reads on until it has
-    ``limit`` matches or the index ends. ``text`` keeps listings whose title or description
-    contains it (case-sensitive, as DynamoDB's ``contains``). With none of seller, category and
-    status (the console's "any"; the API requires one) the table is scanned, in no set order.
+    The other filters apply as DynamoDB filter expressions, over pages of
+    ``API_LIST_FILTERED_PAGE_SIZE`` items; the read stops at ``limit`` matches, the index's end or
+    ``API_LIST_READ_BUDGET_PAGES`` pages, whichever comes first, so a page may hold fewer than
+    ``limit`` items (none, even) and still have a next cursor. ``text`` keeps listings whose
+    title or description contains it (case-sensitive, as DynamoDB's ``contains``). With none of
+    seller, category and status (the console's "any"; the API requires one) the table is
+    scanned, in no set order.
     """
     model = route.models.listings
     query = {"seller_id": seller_id, "status": status, "category": category}
@@ -66,18 +71,19 @@ def listing_list(
         filters = condition if filters is None else (filters & condition)
     reading = {
         "filter_condition": filters,
-        "limit": limit,
-        "page_size": limit,
+        "page_size": limit if filters is None else max(limit, settings.API_LIST_FILTERED_PAGE_SIZE),
         "last_evaluated_key": cursor_decode(tenant_slug=route.slug, query=query, cursor=cursor),
     }
     if index is None:
         results = model.scan(**reading)
     else:
         results = index.query(hash_key, scan_index_forward=False, **reading)
-    items = list(results)
+    read = bounded_read(
+        results, from_raw=model.from_raw_data, limit=limit, max_pages=settings.API_LIST_READ_BUDGET_PAGES
+    )
     return Page(
-        items=items,
+        items=read.items,
         next_cursor=cursor_encode(
-            tenant_slug=route.slug, query=query, last_evaluated_key=results.last_evaluated_key
+            tenant_slug=route.slug, query=query, last_evaluated_key=read.last_evaluated_key
         ),
     )
