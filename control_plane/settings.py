@@ -178,6 +178,8 @@ TENANT_ROLE_TRUSTED_PRINCIPALS = [p for p in env("TENANT_ROLE_TRUSTED_PRINCIPALS
 PROVISIONING_EVALUATION_TIMEOUT = float(env("PROVISIONING_EVALUATION_TIMEOUT", "120"))
 PROVISIONING_STEP_MAX_RETRIES = int(env("PROVISIONING_STEP_MAX_RETRIES", "8"))
 PULUMI_CONFIG_PASSPHRASE = env("PULUMI_CONFIG_PASSPHRASE", "")
+# Fleet: a rollout tries a tenant busy with another run again after this long.
+ROLLOUT_BUSY_TENANT_RETRY_SECONDS = float(env("ROLLOUT_BUSY_TENANT_RETRY_SECONDS", "10"))
 
 # Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

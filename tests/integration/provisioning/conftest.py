@@ -16,3 +16,14 @@ def tenant_tables_in_dynamodb(ddb):
         return {name for name in names if name.startswith(f"resale-{slug}-")}
 
     return list_for
+
+
+@pytest.fixture
+def program_change(tmp_path, monkeypatch):
+    """Makes the next evaluations of the tenant program see the given change."""
+
+    def change(sitecustomize: str) -> None:
+        (tmp_path / "sitecustomize.py").write_text(sitecustomize)
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    return change
