@@ -109,6 +109,7 @@ def test_an_export_that_keeps_disagreeing_with_the_table_deletes_nothing_and_a_r
 ):
     tenant = provisioned_tenant()
     tables = dict(tenant.resources["tables"])
+    ddb = ddb(tenant)
     put_listings(ddb, tables["listings"], 3)
     late_writer(monkeypatch, tables["listings"], times=settings.OFFBOARDING_EXPORT_ATTEMPTS)
     run = offboard(tenant, django_capture_on_commit_callbacks)
