@@ -5,7 +5,6 @@ then finish, and every write acknowledged with a 2xx is in the verified export."
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from django.conf import settings
 from provisioning.services import start_offboarding
 from tenants.api_keys import api_key_issue
 from tests.dynamodb_local import free_port
+from tests.integration.provisioning.processes import stop_process_group
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -69,12 +69,7 @@ def web_server(dynamodb_local, tmp_path):
                 time.sleep(0.3)
         yield port
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
+        stop_process_group(server)
 
 
 def request(port: int, method: str, path: str, body: dict | None = None, key: str = "") -> tuple[int, dict]:

@@ -9,6 +9,7 @@ from provisioning.models import ProvisioningRun, Rollout, RolloutTenant
 from provisioning.rollouts import rollout_advance, rollout_create, rollout_tenant_apply
 from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from tenants.models import Tenant
+from tenants.services import tenant_create
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE, NEW_STREAM_SITECUSTOMIZE
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -140,16 +141,19 @@ def test_an_unchanged_program_leaves_every_tenant_unchanged_and_a_preview_change
     assert not described.get("StreamSpecification", {}).get("StreamEnabled")
 
 
-def test_an_offboarded_tenant_is_skipped_and_one_busy_with_another_run_waits_for_it(provisioned_tenant):
+def test_offboarded_tenants_are_skipped_new_ones_left_to_onboarding_and_busy_ones_wait_for_their_run(
+    provisioned_tenant, unique_slug
+):
     busy, leaving, other = (provisioned_tenant() for _ in range(3))
-    rollout = rollout_create(
-        tenants=[busy.slug, leaving.slug, other.slug], canary=0, wave_size=3, max_parallel=3, max_failures=0
-    )
+    rollout = rollout_create(tenants="all", canary=0, wave_size=3, max_parallel=3, max_failures=0)
     Tenant.objects.filter(pk=leaving.pk).update(status=Tenant.Status.OFFBOARDED)
+    later = unique_slug("later")  # onboarded after the rollout began: on the current program already
+    tenant_create(slug=later, name="Later", tier="standard", admin_email=f"admin@{later}.example")
     tier_change = ProvisioningRun.objects.create(tenant=busy, kind="update", tier="premium")
 
     started = rollout_advance(rollout_id=rollout.pk)
     by_slug = entries(rollout)
+    assert set(by_slug) == {busy.slug, leaving.slug, other.slug}
     assert by_slug[leaving.slug].status == "skipped" and by_slug[leaving.slug].error == "tenant is offboarded"
     assert sorted(started) == sorted([by_slug[busy.slug].pk, by_slug[other.slug].pk])
 
