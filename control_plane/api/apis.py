@@ -136,7 +136,17 @@ class TenantDetailApi(StaffAPIView):
         class Meta:
             ref_name = "TenantTierChangeInput"
 
-    @extend_schema(request=TierChangeInputSerializer, responses={202: RunSerializer})
+    @extend_schema(
+        request=TierChangeInputSerializer,
+        responses={
+            202: RunSerializer,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid input: the fields named in `errors`."),
+            (404, PROBLEM_CONTENT_TYPE): problem("No such tenant."),
+            (409, PROBLEM_CONTENT_TYPE): problem(
+                "Another run of the tenant is in progress, or it is not live."
+            ),
+        },
+    )
     def patch(self, request: Request, slug: str) -> Response:
         tenant = get_object_or_404(Tenant, slug=slug)
         data = self.TierChangeInputSerializer(data=request.data)

@@ -2,17 +2,20 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
+from httpkit.problems import PROBLEM_CONTENT_TYPE
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from control_plane.api.apis import StaffAPIView
+from control_plane.api.apis import StaffAPIView, problem
 from provisioning.drift import tenant_drift
 from provisioning.models import Rollout
 from provisioning.rollouts import ALL
 from provisioning.selectors import rollout_list, rollout_waves
 from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from tenants.models import Tenant
+
+NOT_FOUND = problem("No such tenant or rollout.")
 
 
 class TenantDriftApi(StaffAPIView):
@@ -34,7 +37,13 @@ class TenantDriftApi(StaffAPIView):
         class Meta:
             ref_name = "TenantDrift"
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(
+        responses={
+            200: OutputSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("The tenant is not live: it has no resources to compare."),
+        }
+    )
     def get(self, request: Request, slug: str) -> Response:
         drift = tenant_drift(tenant=get_object_or_404(Tenant.objects.select_related("cell"), slug=slug))
         return Response(self.OutputSerializer(drift).data)
@@ -112,7 +121,13 @@ class RolloutListCreateApi(StaffAPIView):
             {"items": RolloutSerializer(rollout_list()[:100], many=True).data, "next_cursor": None}
         )
 
-    @extend_schema(request=InputSerializer, responses={202: CreatedSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: CreatedSerializer,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid input or unknown tenants, named in `errors`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -121,20 +136,34 @@ class RolloutListCreateApi(StaffAPIView):
 
 
 class RolloutDetailApi(StaffAPIView):
-    @extend_schema(responses=RolloutSerializer)
+    @extend_schema(responses={200: RolloutSerializer, (404, PROBLEM_CONTENT_TYPE): NOT_FOUND})
     def get(self, request: Request, rollout_id: int) -> Response:
         return Response(RolloutSerializer(get_object_or_404(Rollout, pk=rollout_id)).data)
 
 
 class RolloutResumeApi(StaffAPIView):
-    @extend_schema(request=None, responses=RolloutSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: RolloutSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("Only a halted rollout resumes."),
+        },
+    )
     def post(self, request: Request, rollout_id: int) -> Response:
         rollout = resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)
 
 
 class RolloutCancelApi(StaffAPIView):
-    @extend_schema(request=None, responses=RolloutSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: RolloutSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("The rollout has already ended."),
+        },
+    )
     def post(self, request: Request, rollout_id: int) -> Response:
         rollout = cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)
