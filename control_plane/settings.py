@@ -180,6 +180,22 @@ PULUMI_BACKEND_URL = env("PULUMI_BACKEND_URL", f"file://{BASE_DIR / '.local' / '
 PULUMI_WORKSPACES_DIR = Path(env("PULUMI_WORKSPACES_DIR", str(BASE_DIR / ".local" / "pulumi-workspaces")))
 OFFBOARDING_EXPORT_DIR = Path(env("OFFBOARDING_EXPORT_DIR", str(BASE_DIR / ".local" / "exports")))
 LOCAL_CELL_TABLE_BUDGET = int(env("LOCAL_CELL_TABLE_BUDGET", "10000"))
+# Offboarding waits this long after the 202 before it exports: every web process refuses the
+# tenant within TENANT_ROUTE_CACHE_SECONDS, and a write admitted just before that ends within
+# its DynamoDB calls' timeouts and retries. An export that still disagrees with a fresh count
+# (a straggler: the order workflow, the history) is taken again, at most this many times.
+OFFBOARDING_DRAIN_SECONDS = float(
+    env(
+        "OFFBOARDING_DRAIN_SECONDS",
+        str(
+            TENANT_ROUTE_CACHE_SECONDS
+            + (1 + DYNAMODB_MAX_RETRY_ATTEMPTS)
+            * (DYNAMODB_CONNECT_TIMEOUT_SECONDS + DYNAMODB_READ_TIMEOUT_SECONDS)
+        ),
+    )
+)
+OFFBOARDING_EXPORT_ATTEMPTS = int(env("OFFBOARDING_EXPORT_ATTEMPTS", "3"))
+OFFBOARDING_EXPORT_SETTLE_SECONDS = float(env("OFFBOARDING_EXPORT_SETTLE_SECONDS", "2"))
 # Provisioning, continued: the tenant program's config, cells, retries (issue 2).
 LOCAL_CELL_ENABLED = env_bool("LOCAL_CELL_ENABLED", not PRODUCTION)  # get_or_create the one local cell
 LOCAL_CELL_NAME = env("LOCAL_CELL_NAME", "local")
@@ -189,6 +205,8 @@ TENANT_ROLE_TRUSTED_PRINCIPALS = [p for p in env("TENANT_ROLE_TRUSTED_PRINCIPALS
 PROVISIONING_EVALUATION_TIMEOUT = float(env("PROVISIONING_EVALUATION_TIMEOUT", "120"))
 PROVISIONING_STEP_MAX_RETRIES = int(env("PROVISIONING_STEP_MAX_RETRIES", "8"))
 PULUMI_CONFIG_PASSPHRASE = env("PULUMI_CONFIG_PASSPHRASE", "")
+# Fleet: a rollout tries a tenant busy with another run again after this long.
+ROLLOUT_BUSY_TENANT_RETRY_SECONDS = float(env("ROLLOUT_BUSY_TENANT_RETRY_SECONDS", "10"))
 
 # Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

@@ -88,11 +88,12 @@ def plan_table(client, spec: TableSpec) -> TableChange:
     table = describe_table_or_none(client, spec.name)
     if table is None:
         return TableChange(spec.name, CREATED, ["table"])
-    changes = _differences(client, spec, table)
+    changes = table_differences(client, spec, table)
     return TableChange(spec.name, CHANGED if changes else UNCHANGED, changes)
 
 
-def _differences(client, spec: TableSpec, table: dict) -> list[str]:
+def table_differences(client, spec: TableSpec, table: dict) -> list[str]:
+    """How an existing table differs from its spec, as changes an apply would make."""
     changes = []
     existing_indexes = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
     wanted_indexes = {g.name for g in spec.global_secondary_indexes}

@@ -41,3 +41,23 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     InterfaceError,
 )
 """A step that raises one of these is retried by its task with backoff, not failed."""
+
+
+class TenantNotProvisioned(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Tenant not provisioned"
+
+
+class RolloutNotResumable(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Rollout not resumable"
+
+
+class RolloutFinished(ProblemError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Rollout finished"
+
+
+class UnknownTenants(ProblemError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    title = "Unknown tenants"

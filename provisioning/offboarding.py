@@ -1,15 +1,22 @@
-"""Offboarding: export every table of the tenant, verify the export, then delete its resources.
+"""Offboarding: stop the tenant's traffic, export every table, verify the export, then delete.
 
-export_tables (JSON lines per table, DynamoDB's typed JSON, under
-OFFBOARDING_EXPORT_DIR/<slug>/<run id>/, then verified: each file's line count must equal a fresh
-scan count and the count seen while exporting; a manifest records them) -> destroy_resources
-(tables deleted with their deletion protection lifted, through the engine) -> mark_offboarded
-(resources cleared). Nothing is deleted before the export is verified. Each step is idempotent.
+refuse_traffic (the 202 made the tenant ``offboarding``, which every web process refuses within
+TENANT_ROUTE_CACHE_SECONDS; the step waits that out plus the longest an admitted write can
+still take, OFFBOARDING_DRAIN_SECONDS, counted from the run's creation, committed with the
+status change: after it every acknowledged write is in the table) -> export_tables (JSON lines
+per table, DynamoDB's typed JSON, under OFFBOARDING_EXPORT_DIR/<slug>/<run id>/, then verified:
+each file's line count must equal a fresh scan count and the count seen while exporting; a
+manifest records them) -> destroy_resources (tables deleted with their deletion protection
+lifted, through the engine) -> mark_offboarded (resources cleared). Nothing is deleted before
+the export is verified; an export that disagrees with a fresh count is taken again after a
+pause (OFFBOARDING_EXPORT_ATTEMPTS). Each step is idempotent.
 """
 
 import hashlib
 import json
 import os
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -88,6 +95,24 @@ def _verify_table_export(client, role: str, entry: dict) -> None:
     entry["verified_items"] = scanned
 
 
+def refuse_traffic(run: ProvisioningRun) -> None:
+    """Waits until no web process admits the tenant's requests and admitted writes have ended."""
+    drained_at = run.created_at + timedelta(seconds=settings.OFFBOARDING_DRAIN_SECONDS)
+    remaining = (drained_at - timezone.now()).total_seconds()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _export_and_verify(client, run: ProvisioningRun, directory: Path) -> dict:
+    tables = {}
+    for role, name in sorted(tenant_tables(run.tenant).items()):
+        if describe_table_or_none(client, name) is not None:
+            tables[role] = _export_table(client, name, directory / f"{role}.jsonl")
+    for role, entry in tables.items():
+        _verify_table_export(client, role, entry)
+    return tables
+
+
 def export_tables(run: ProvisioningRun) -> None:
     """Exports each existing table, then checks the export against a fresh count of the table.
 
@@ -96,12 +121,14 @@ def export_tables(run: ProvisioningRun) -> None:
     client = tenant_dynamodb_client(run.tenant)
     directory = export_dir(run)
     directory.mkdir(parents=True, exist_ok=True)
-    tables = {}
-    for role, name in sorted(tenant_tables(run.tenant).items()):
-        if describe_table_or_none(client, name) is not None:
-            tables[role] = _export_table(client, name, directory / f"{role}.jsonl")
-    for role, entry in tables.items():
-        _verify_table_export(client, role, entry)
+    for attempt in range(1, settings.OFFBOARDING_EXPORT_ATTEMPTS + 1):
+        try:
+            tables = _export_and_verify(client, run, directory)
+            break
+        except ExportMismatch:
+            if attempt == settings.OFFBOARDING_EXPORT_ATTEMPTS:
+                raise
+            time.sleep(settings.OFFBOARDING_EXPORT_SETTLE_SECONDS)
     export = {"dir": str(directory), "tables": tables, "verified_at": timezone.now().isoformat()}
     (directory / "manifest.json").write_text(
         json.dumps({"tenant": run.tenant.slug, "run": run.pk, **export}, indent=2)
@@ -132,6 +159,7 @@ def mark_offboarded(run: ProvisioningRun) -> None:
 
 
 OFFBOARDING_STEPS: Steps = [
+    ("refuse_traffic", refuse_traffic),
     ("export_tables", export_tables),
     ("destroy_resources", destroy_resources),
     ("mark_offboarded", mark_offboarded),

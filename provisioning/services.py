@@ -1,14 +1,16 @@
-"""What the control plane asks of provisioning: start onboarding, retry, offboard."""
+"""What the control plane asks of provisioning: onboard, retry, offboard, change a tier, roll out."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from provisioning.errors import NothingToRetry, TenantBusy
-from provisioning.models import ProvisioningRun
+from provisioning.models import ProvisioningRun, Rollout
 from provisioning.offboarding import offboarding_run_create
 from provisioning.onboarding import onboarding_run_create
+from provisioning.rollouts import rollout_cancel, rollout_create, rollout_resume
 from provisioning.selectors import tenant_runs
-from provisioning.tasks import run_workflow_start
+from provisioning.tasks import rollout_start, run_workflow_start, update_run_start
+from provisioning.updates import update_run_create
 from provisioning.workflow import run_resume
 from tenants.models import Tenant
 from tenants.services import record_tenant_event, tenant_set_status
@@ -27,7 +29,7 @@ def retry_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -
     """Resumes the tenant's failed run (onboarding, or an offboarding) from the step that failed."""
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        run = tenant_runs(locked).first()
+        run = tenant_runs(locked).exclude(kind=ProvisioningRun.Kind.UPDATE).first()
         if run is None or run.status != ProvisioningRun.Status.FAILED:
             raise NothingToRetry(f"Tenant {locked.slug} has no failed run to retry.")
         resumed_status = (
@@ -58,9 +60,41 @@ def start_offboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) 
             if latest.status == ProvisioningRun.Status.FAILED:
                 return retry_onboarding(tenant=locked, actor=actor)
         if latest is not None and latest.status in IN_FLIGHT:
-            raise TenantBusy(f"Tenant {locked.slug} is still being onboarded; offboard it when that ends.")
+            raise TenantBusy(
+                f"Run {latest.pk} ({latest.kind}) of tenant {locked.slug} is in progress; "
+                "offboard it when that ends."
+            )
         tenant_set_status(tenant=locked, status=Tenant.Status.OFFBOARDING, actor=actor)
         run = offboarding_run_create(locked)
         transaction.on_commit(lambda: run_workflow_start(run))
     tenant.refresh_from_db()
     return run
+
+
+def tenant_tier_change(
+    *, tenant: Tenant, tier: str, actor: AbstractBaseUser | None = None
+) -> ProvisioningRun:
+    """Applies the program for the new tier to the live tenant; its tier switches once applied."""
+    with transaction.atomic():
+        run = update_run_create(tenant=tenant, tier=tier, actor=actor)
+        transaction.on_commit(lambda: update_run_start(run))
+    return run
+
+
+def start_rollout(*, actor: AbstractBaseUser | None = None, **options) -> Rollout:
+    """Records a rollout (see ``provisioning.rollouts.rollout_create``) and starts it from a worker."""
+    with transaction.atomic():
+        rollout = rollout_create(actor=actor, **options)
+        transaction.on_commit(lambda: rollout_start(rollout))
+    return rollout
+
+
+def resume_rollout(*, rollout: Rollout) -> Rollout:
+    with transaction.atomic():
+        rollout = rollout_resume(rollout=rollout)
+        transaction.on_commit(lambda: rollout_start(rollout))
+    return rollout
+
+
+def cancel_rollout(*, rollout: Rollout) -> Rollout:
+    return rollout_cancel(rollout=rollout)

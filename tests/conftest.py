@@ -19,6 +19,13 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: item.get_closest_marker("pulumi_mocks") is None)
 
 
+@pytest.fixture(autouse=True)
+def offboarding_without_drain(settings):
+    """Offboarding exports at once: only the tests of offboarding under traffic wait out the refusal."""
+    settings.OFFBOARDING_DRAIN_SECONDS = 0
+    settings.OFFBOARDING_EXPORT_SETTLE_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def dynamodb_local():
     """One in-memory DynamoDB Local for the session; its endpoint is injected into settings."""

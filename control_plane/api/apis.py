@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from control_plane.api.tokens import REFUSED, StaffTokenAuthentication, staff_token_issue
 from provisioning.selectors import tenant_runs
-from provisioning.services import retry_onboarding, start_offboarding, start_onboarding
+from provisioning.services import retry_onboarding, start_offboarding, start_onboarding, tenant_tier_change
 from tenants.api_keys import api_key_issue
 from tenants.models import SLUG_VALIDATOR, ApiKey, Tenant
 from tenants.selectors import tenant_list
@@ -129,6 +129,30 @@ class TenantDetailApi(StaffAPIView):
     def get(self, request: Request, slug: str) -> Response:
         tenant = get_object_or_404(Tenant.objects.select_related("cell"), slug=slug)
         return Response(TenantDetailSerializer(tenant).data)
+
+    class TierChangeInputSerializer(serializers.Serializer):
+        tier = serializers.ChoiceField(choices=Tenant.Tier.choices)
+
+        class Meta:
+            ref_name = "TenantTierChangeInput"
+
+    @extend_schema(
+        request=TierChangeInputSerializer,
+        responses={
+            202: RunSerializer,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid input: the fields named in `errors`."),
+            (404, PROBLEM_CONTENT_TYPE): problem("No such tenant."),
+            (409, PROBLEM_CONTENT_TYPE): problem(
+                "Another run of the tenant is in progress, or it is not live."
+            ),
+        },
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        tenant = get_object_or_404(Tenant, slug=slug)
+        data = self.TierChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = tenant_tier_change(tenant=tenant, tier=data.validated_data["tier"], actor=request.user)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: TenantSummarySerializer})
     def delete(self, request: Request, slug: str) -> Response:

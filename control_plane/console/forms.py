@@ -212,3 +212,19 @@ class HistoryFilterForm(forms.Form):
             since=_utc_prefix(data.get("since")),
             until=_utc_prefix(data.get("until")),
         )
+
+
+class RolloutForm(forms.Form):
+    tenants = forms.CharField(
+        initial="all",
+        help_text='"all" (every active or suspended tenant), or slugs separated by spaces or commas.',
+    )
+    canary = forms.IntegerField(min_value=0, initial=1)
+    wave_size = forms.IntegerField(min_value=1, initial=10, label="Wave size")
+    max_parallel = forms.IntegerField(min_value=1, initial=2, label="At once")
+    max_failures = forms.IntegerField(min_value=0, initial=0, label="Failures tolerated")
+    preview = forms.BooleanField(required=False, help_text="Only plan: change nothing.")
+
+    def clean_tenants(self) -> str | list[str]:
+        value = self.cleaned_data["tenants"].strip()
+        return value if value == "all" else [slug for slug in value.replace(",", " ").split() if slug]

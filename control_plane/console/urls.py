@@ -1,6 +1,6 @@
 from django.urls import path
 
-from control_plane.console.views import audit, auth, staff, tenant, webhooks
+from control_plane.console.views import audit, auth, fleet, staff, tenant, webhooks
 
 app_name = "console"
 
@@ -13,6 +13,15 @@ urlpatterns = [
     path("staff/tenants/", staff.tenant_list_view, name="staff-tenants"),
     path("staff/onboard/", staff.onboarding_view, name="staff-onboard"),
     path("staff/health/", staff.health_view, name="staff-health"),
+    path("staff/rollouts/", fleet.rollout_list_view, name="staff-rollouts"),
+    path("staff/rollouts/<int:rollout_id>/", fleet.rollout_detail_view, name="staff-rollout"),
+    path(
+        "staff/rollouts/<int:rollout_id>/<str:action>/",
+        fleet.rollout_action_view,
+        name="staff-rollout-action",
+    ),
+    path("staff/drift/", fleet.drift_fleet_view, name="staff-drift"),
+    path("staff/drift/<str:slug>/", fleet.tenant_drift_view, name="staff-tenant-drift"),
     path("staff/tenants/<str:slug>/", staff.tenant_detail_view, name="staff-tenant"),
     path("staff/tenants/<str:slug>/retry/", staff.onboarding_retry_view, name="staff-retry"),
     path("staff/tenants/<str:slug>/invite-admin/", staff.invite_tenant_admin_view, name="staff-invite-admin"),

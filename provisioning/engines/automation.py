@@ -128,6 +128,13 @@ class AutomationEngine:
             stack.set_all_config(automation_stack_config(config), path=True)
         return stack
 
+    def preview(self, config: ProgramConfig) -> list[dict]:
+        stack = self._stack(config)
+        plan: list[dict] = []
+        with lock_conflicts_retried():
+            stack.preview(on_event=_step_recorder(plan), color="never")
+        return plan
+
     def deploy(self, config: ProgramConfig) -> Deployment:
         stack = self._stack(config)
         plan: list[dict] = []

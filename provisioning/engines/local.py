@@ -18,8 +18,9 @@ from provisioning.engines.declared import (
     declared_output,
     table_specs_from_declared,
 )
-from provisioning.engines.evaluation import ProgramConfig, evaluate_program
+from provisioning.engines.evaluation import DeclaredResource, ProgramConfig, evaluate_program
 from provisioning.outputs import table_outputs
+from provisioning.table_specs import TableSpec
 
 DECLARED_OUTPUTS = ("role_arn", "consumer_function", "dead_letter_queue_arn")
 
@@ -27,10 +28,17 @@ DECLARED_OUTPUTS = ("role_arn", "consumer_function", "dead_letter_queue_arn")
 class LocalEngine:
     name = "local"
 
-    def deploy(self, config: ProgramConfig) -> Deployment:
+    def _declared(self, config: ProgramConfig) -> tuple[list[TableSpec], list[dict], list[DeclaredResource]]:
         declared = evaluate_program(config, timeout=settings.PROVISIONING_EVALUATION_TIMEOUT)
-        specs = table_specs_from_declared(declared)
-        declared_only = declared_only_records(declared)
+        return table_specs_from_declared(declared), declared_only_records(declared), declared
+
+    def preview(self, config: ProgramConfig) -> list[dict]:
+        specs, declared_only, _ = self._declared(config)
+        client = tenant_dynamodb_client(TenantRef(slug=config.slug))
+        return [plan_table(client, spec).as_dict() for spec in specs] + declared_only
+
+    def deploy(self, config: ProgramConfig) -> Deployment:
+        specs, declared_only, declared = self._declared(config)
         client = tenant_dynamodb_client(TenantRef(slug=config.slug))
         plan = [plan_table(client, spec).as_dict() for spec in specs] + declared_only
         result = [apply_table(client, spec).as_dict() for spec in specs] + declared_only

@@ -11,14 +11,6 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
 
 @pytest.fixture
-def staff_client():
-    user = User.objects.create_user("lifecycle-staff", password="pw-staff-1", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
-    return client
-
-
-@pytest.fixture
 def eager_workflows(dynamodb_local, celery_eager, django_capture_on_commit_callbacks, settings, tmp_path):
     """Runs each request's queued workflow when its transaction commits, as a worker would."""
     settings.OFFBOARDING_EXPORT_DIR = tmp_path / "exports"

@@ -1,5 +1,6 @@
 """Offboarding against DynamoDB Local: a verified export of every table, then its tables are gone."""
 
+import itertools
 import json
 from pathlib import Path
 
@@ -69,22 +70,48 @@ def test_offboarding_exports_every_table_verifies_the_counts_then_deletes_the_ta
     assert tenant.events.filter(action="tenant.offboarded").count() == 1
 
 
-def test_an_export_that_disagrees_with_the_table_deletes_nothing_and_a_retry_exports_again(
+def late_writer(monkeypatch, table: str, *, times: int):
+    """After each export of ``table`` (the first ``times`` of them), a write lands in it."""
+    real_export = offboarding._export_table
+    written = itertools.count(1)
+
+    def export_then_a_late_write(client, name: str, path: Path) -> dict:
+        entry = real_export(client, name, path)
+        if name == table and (n := next(written)) <= times:
+            client.put_item(TableName=name, Item={"id": {"S": f"late-{n}"}, "seller_id": {"S": "s-2"}})
+        return entry
+
+    monkeypatch.setattr(offboarding, "_export_table", export_then_a_late_write)
+
+
+def test_a_straggling_write_during_the_export_is_caught_and_the_export_taken_again(
     provisioned_tenant, ddb, export_dir, celery_eager, django_capture_on_commit_callbacks, monkeypatch
 ):
     tenant = provisioned_tenant()
     tables = dict(tenant.resources["tables"])
     ddb = ddb(tenant)
     put_listings(ddb, tables["listings"], 3)
-    real_export = offboarding._export_table
+    late_writer(monkeypatch, tables["listings"], times=1)
+    run = offboard(tenant, django_capture_on_commit_callbacks)
+    assert run.status == "succeeded", run.error
+    listed = (export_dir / tenant.slug / str(run.pk) / "listings.jsonl").read_text().splitlines()
+    assert len(listed) == 4 and run.outputs["export"]["tables"]["listings"]["verified_items"] == 4
 
-    def export_then_a_late_write(client, name: str, path: Path) -> dict:
-        entry = real_export(client, name, path)
-        if name == tables["listings"]:
-            client.put_item(TableName=name, Item={"id": {"S": "late"}, "seller_id": {"S": "s-2"}})
-        return entry
 
-    monkeypatch.setattr(offboarding, "_export_table", export_then_a_late_write)
+def test_an_export_that_keeps_disagreeing_with_the_table_deletes_nothing_and_a_retry_exports_again(
+    provisioned_tenant,
+    ddb,
+    export_dir,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    settings,
+):
+    tenant = provisioned_tenant()
+    tables = dict(tenant.resources["tables"])
+    ddb = ddb(tenant)
+    put_listings(ddb, tables["listings"], 3)
+    late_writer(monkeypatch, tables["listings"], times=settings.OFFBOARDING_EXPORT_ATTEMPTS)
     run = offboard(tenant, django_capture_on_commit_callbacks)
     assert run.status == "failed" and tenant.status == "failed"
     assert tenant.failure_reason.startswith("export_tables: ExportMismatch: listings:")
@@ -93,12 +120,11 @@ def test_an_export_that_disagrees_with_the_table_deletes_nothing_and_a_retry_exp
     }
     assert tenant.resources["tables"] == tables
 
-    monkeypatch.setattr(offboarding, "_export_table", real_export)
     again = offboard(tenant, django_capture_on_commit_callbacks)  # DELETE again resumes the same run
     assert again.pk == run.pk and again.status == "succeeded", again.error
     assert tenant.status == "offboarded"
     listed = (export_dir / tenant.slug / str(run.pk) / "listings.jsonl").read_text().splitlines()
-    assert len(listed) == 4
+    assert len(listed) == 3 + settings.OFFBOARDING_EXPORT_ATTEMPTS
 
 
 def test_offboarding_twice_is_one_offboarding(

@@ -117,12 +117,10 @@ def test_a_premium_tenant_streams_every_table_for_its_replicas_but_only_model_st
 
 
 def test_a_new_index_in_a_model_is_planned_and_applied_as_a_change(
-    own_dynamodb_local, provisioned_tenant, tmp_path, monkeypatch
+    own_dynamodb_local, provisioned_tenant, program_change
 ):
     tenant = provisioned_tenant()
-    # The program is evaluated in a child process: change the model there, as a new release would.
-    (tmp_path / "sitecustomize.py").write_text(NEW_INDEX_SITECUSTOMIZE)
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    program_change(NEW_INDEX_SITECUSTOMIZE)
     Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.PROVISIONING)
     run = run_onboarding(onboarding_run_create(tenant).id)
     assert run.status == "succeeded", run.error

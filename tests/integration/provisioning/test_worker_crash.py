@@ -3,74 +3,16 @@ runs again, and the tenant ends active with exactly its tables, one membership, 
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 
 from provisioning.models import ProvisioningRun
 from provisioning.services import start_onboarding
 from tenants.models import Membership, TenantEvent
 from tenants.services import tenant_create
+from tests.integration.provisioning.processes import pool_children, wait_for
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def wait_for(condition, *, timeout: float, interval: float = 0.01, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def pool_children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children]
-
-
-@pytest.fixture
-def celery_worker(dynamodb_local, tmp_path):
-    """One prefork worker with one pool process on the provisioning queue, emptied first, of the run's
-    broker database (REDIS_URL: one per test run), on the test database.
-
-    The worker sends each next step of a chain itself, routed by the settings, so it must consume
-    the queue the settings name."""
-    queue = "provisioning"
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
-    log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "POSTGRES_DB": settings.DATABASES["default"]["NAME"],
-        "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
-    }
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "control_plane", "worker", "-Q", queue,
-             "--pool", "prefork", "--concurrency", "1", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"prov-crash-{os.getpid()}@%h", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_for(lambda: b"ready." in log.read_bytes(), timeout=60, interval=0.2, what="the worker to start")
-        yield worker, log
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(5)
 
 
 def test_a_worker_killed_mid_step_redelivers_it_and_the_tenant_finishes_with_no_duplicates(

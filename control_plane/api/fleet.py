@@ -1,0 +1,169 @@
+"""The control-plane API of the fleet: a tenant's drift, and rollouts of the tenant program."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from control_plane.api.apis import StaffAPIView
+from provisioning.drift import tenant_drift
+from provisioning.models import Rollout
+from provisioning.rollouts import ALL
+from provisioning.selectors import rollout_list, rollout_waves
+from provisioning.services import cancel_rollout, resume_rollout, start_rollout
+from tenants.models import Tenant
+
+NOT_FOUND = problem("No such tenant or rollout.")
+
+
+class TenantDriftApi(StaffAPIView):
+    class OutputSerializer(serializers.Serializer):
+        class ResourceSerializer(serializers.Serializer):
+            type = serializers.CharField()
+            name = serializers.CharField()
+            status = serializers.ChoiceField(choices=["in_sync", "drifted", "missing"])
+            differences = serializers.ListField(child=serializers.CharField())
+
+            class Meta:
+                ref_name = "DriftedResource"
+
+        slug = serializers.CharField()
+        checked_at = serializers.DateTimeField()
+        in_sync = serializers.BooleanField()
+        resources = ResourceSerializer(many=True)
+
+        class Meta:
+            ref_name = "TenantDrift"
+
+    @extend_schema(
+        responses={
+            200: OutputSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("The tenant is not live: it has no resources to compare."),
+        }
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        drift = tenant_drift(tenant=get_object_or_404(Tenant.objects.select_related("cell"), slug=slug))
+        return Response(self.OutputSerializer(drift).data)
+
+
+class RolloutSerializer(serializers.Serializer):
+    class WaveSerializer(serializers.Serializer):
+        class EntrySerializer(serializers.Serializer):
+            slug = serializers.CharField(source="tenant.slug")
+            status = serializers.CharField()
+            plan = serializers.JSONField()
+            planned_changes = serializers.BooleanField()
+            result = serializers.JSONField()
+            error = serializers.CharField()
+            run = serializers.IntegerField(source="run_id")
+
+            class Meta:
+                ref_name = "RolloutTenant"
+
+        number = serializers.IntegerField()
+        tenants = EntrySerializer(many=True)
+
+        class Meta:
+            ref_name = "RolloutWave"
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    preview = serializers.BooleanField()
+    canary = serializers.IntegerField()
+    wave_size = serializers.IntegerField()
+    max_parallel = serializers.IntegerField()
+    max_failures = serializers.IntegerField()
+    halted_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    waves = serializers.SerializerMethodField()
+
+    @extend_schema_field(WaveSerializer(many=True))
+    def get_waves(self, rollout: Rollout) -> list[dict]:
+        return self.WaveSerializer(rollout_waves(rollout), many=True).data
+
+    class Meta:
+        ref_name = "Rollout"
+
+
+class RolloutListCreateApi(StaffAPIView):
+    class InputSerializer(serializers.Serializer):
+        tenants = serializers.JSONField(default=ALL, help_text='"all" or a list of tenant slugs')
+        canary = serializers.IntegerField(min_value=0, default=1)
+        wave_size = serializers.IntegerField(min_value=1, default=10)
+        max_parallel = serializers.IntegerField(min_value=1, default=2)
+        max_failures = serializers.IntegerField(min_value=0, default=0)
+        preview = serializers.BooleanField(default=False)
+
+        def validate_tenants(self, value):
+            if value == ALL:
+                return value
+            if not isinstance(value, list) or not value or not all(isinstance(slug, str) for slug in value):
+                raise serializers.ValidationError('"all" or a non-empty list of tenant slugs.')
+            return value
+
+        class Meta:
+            ref_name = "RolloutCreateInput"
+
+    class CreatedSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+
+        class Meta:
+            ref_name = "RolloutCreated"
+
+    @extend_schema(responses=RolloutSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"items": RolloutSerializer(rollout_list()[:100], many=True).data, "next_cursor": None}
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: CreatedSerializer,
+            (400, PROBLEM_CONTENT_TYPE): problem("Invalid input or unknown tenants, named in `errors`."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rollout = start_rollout(actor=request.user, **data.validated_data)
+        return Response(self.CreatedSerializer(rollout).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RolloutDetailApi(StaffAPIView):
+    @extend_schema(responses={200: RolloutSerializer, (404, PROBLEM_CONTENT_TYPE): NOT_FOUND})
+    def get(self, request: Request, rollout_id: int) -> Response:
+        return Response(RolloutSerializer(get_object_or_404(Rollout, pk=rollout_id)).data)
+
+
+class RolloutResumeApi(StaffAPIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: RolloutSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("Only a halted rollout resumes."),
+        },
+    )
+    def post(self, request: Request, rollout_id: int) -> Response:
+        rollout = resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        return Response(RolloutSerializer(rollout).data)
+
+
+class RolloutCancelApi(StaffAPIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: RolloutSerializer,
+            (404, PROBLEM_CONTENT_TYPE): NOT_FOUND,
+            (409, PROBLEM_CONTENT_TYPE): problem("The rollout has already ended."),
+        },
+    )
+    def post(self, request: Request, rollout_id: int) -> Response:
+        rollout = cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        return Response(RolloutSerializer(rollout).data)
