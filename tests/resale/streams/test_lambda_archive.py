@@ -12,7 +12,8 @@ import pulumi
 import pytest
 from django.conf import settings
 from resale.binding import local_access_key_id, tenant_streams_client
-from resale.history.selectors import event_as_dict, history_iter, history_verify
+from resale.history.selectors import event_as_dict, history_iter
+from resale.history.verification import history_verify
 from resale.models import SearchDocument, WebhookDelivery
 from resale.privacy.selectors import personal_data_view
 from resale.streams.effects_queue import stream_effects_receive
