@@ -25,7 +25,9 @@ def _dynamodb_access(path: Path, relative_to: Path = ROOT) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pynamodb.connection"):
-            found.append(f"{where}:{node.lineno} imports {node.module}")
+            connections = [alias.name for alias in node.names if alias.name.endswith("Connection")]
+            if connections:
+                found.append(f"{where}:{node.lineno} imports {', '.join(connections)} from {node.module}")
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "attr", getattr(node.func, "id", ""))
