@@ -200,7 +200,24 @@ class AuditVerifyApi(AuditApi):
         return Response(self.QueuedSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AuditCheckpointsApi(AuditApi):
+class _AuditCursorPageApi(AuditApi):
+    """A page of one of the history table's item kinds, continued by ``cursor``."""
+
+    def cursor_page(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            items, next_cursor = self.page(
+                tenant_models=self.route.models,
+                cursor=params.validated_data.get("cursor"),
+                limit=params.validated_data["limit"],
+            )
+        except BadHistoryCursor as exc:
+            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
+        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+
+
+class AuditCheckpointsApi(_AuditCursorPageApi):
     class FilterSerializer(RequestSerializer):
         cursor = serializers.CharField(required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
@@ -224,23 +241,15 @@ class AuditCheckpointsApi(AuditApi):
         class Meta:
             ref_name = "AuditCheckpointsPage"
 
+    page = staticmethod(checkpoints_page)
+
     @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        try:
-            items, next_cursor = checkpoints_page(
-                tenant_models=self.route.models,
-                cursor=params.validated_data.get("cursor"),
-                limit=params.validated_data["limit"],
-            )
-        except BadHistoryCursor as exc:
-            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+        return self.cursor_page(request)
 
 
-class AuditDeadLettersApi(AuditApi):
-    """Stream records the history could not apply (each also a GAP event of the same seq), redacted."""
+class AuditDeadLettersApi(_AuditCursorPageApi):
+    """Stream records the history could not apply (each also a GAP event of the same seq), by their keys."""
 
     class FilterSerializer(RequestSerializer):
         cursor = serializers.CharField(required=False)
@@ -256,7 +265,7 @@ class AuditDeadLettersApi(AuditApi):
             event_id = serializers.CharField()
             error = serializers.CharField()
             recorded_at = serializers.CharField()
-            record = serializers.JSONField(allow_null=True, help_text="the stream record, redacted")
+            record = serializers.JSONField(allow_null=True, help_text="the record's keys, never images")
 
             class Meta:
                 ref_name = "AuditDeadLetter"
@@ -267,19 +276,11 @@ class AuditDeadLettersApi(AuditApi):
         class Meta:
             ref_name = "AuditDeadLettersPage"
 
+    page = staticmethod(dead_letters_page)
+
     @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        try:
-            items, next_cursor = dead_letters_page(
-                tenant_models=self.route.models,
-                cursor=params.validated_data.get("cursor"),
-                limit=params.validated_data["limit"],
-            )
-        except BadHistoryCursor as exc:
-            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+        return self.cursor_page(request)
 
 
 class JwksApi(APIView):
