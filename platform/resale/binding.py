@@ -298,7 +298,10 @@ def _verbose_client_error(error: ClientError, operation_name: str, table_name: s
     headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     reasons = error.response.get("CancellationReasons", [])
     return VerboseClientError(
-        {"Error": error.response.get("Error", {})},
+        {
+            "Error": error.response.get("Error", {}),
+            "ResponseMetadata": error.response.get("ResponseMetadata", {}),
+        },
         operation_name,
         {"request_id": headers.get("x-amzn-requestid", ""), "table_name": table_name},
         cancellation_reasons=(

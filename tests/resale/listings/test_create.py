@@ -99,6 +99,9 @@ def lossy(dynamodb_local, settings):
     """The tenant API reaches DynamoDB Local through a proxy that can lose answers."""
     proxy = LossyProxy(dynamodb_local.port).start()
     settings.DYNAMODB_ENDPOINT = proxy.endpoint
+    # A lost answer is a read timeout; leave the call's deadline room for the wire's retry.
+    settings.DYNAMODB_READ_TIMEOUT_SECONDS = 1
+    settings.DYNAMODB_CALL_DEADLINE_SECONDS = 4
     forget_tenant_routes()
     yield proxy
     proxy.stop()

@@ -149,8 +149,8 @@ def lose_first_transaction_response(monkeypatch) -> list:
     send = DynamoDBWire._send
     lost = []
 
-    def send_then_lose(self, operation_name, body):
-        result = send(self, operation_name, body)
+    def send_then_lose(self, operation_name, body, *timeout):
+        result = send(self, operation_name, body, *timeout)
         if operation_name == "TransactWriteItems" and not lost:
             lost.append(body)
             raise ReadTimeoutError(endpoint_url="http://dynamodb")
