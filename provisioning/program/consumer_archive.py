@@ -1,7 +1,8 @@
 """The code archive of the tenant's stream consumer Lambda: the handler's packages and every
 distribution they import, nothing else.
 
-Lambda's Python runtime ships an old boto3 and none of PynamoDB or ``cryptography``, so the
+Lambda's Python runtime ships an old boto3 and none of PynamoDB, ``cryptography`` or the chain's
+hash and signature libraries (``rfc8785``, ``joserfc``), so the
 archive carries its own: the ``resale`` package from ``platform/`` and the installed files of
 ``CONSUMER_DISTRIBUTIONS`` with their requirements, resolved from the environment the program
 runs in (the project's virtualenv, whose interpreter and platform are the function's:
@@ -21,7 +22,7 @@ from packaging.requirements import Requirement
 
 CONSUMER_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 CONSUMER_PACKAGES = ("resale",)
-CONSUMER_DISTRIBUTIONS = ("boto3", "pynamodb", "cryptography")
+CONSUMER_DISTRIBUTIONS = ("boto3", "pynamodb", "cryptography", "rfc8785", "joserfc")
 
 
 def _requirements(dist: Distribution) -> list[str]:

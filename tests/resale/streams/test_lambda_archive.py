@@ -20,6 +20,7 @@ from resale.streams.effects_queue import stream_effects_receive
 from resale.webhooks.services import webhook_subscription_create
 
 from provisioning.program.consumer_archive import consumer_archive
+from tenants.tiers import tier_policy
 from tests.resale.factories import (
     drain,
     in_process_consumer,
@@ -170,7 +171,9 @@ def test_the_declared_lambda_runs_from_its_archive_alone_and_builds_the_history_
     provisioned_tenant, unpacked_consumer, moto_endpoint
 ):
     on_platform, on_aws = provisioned_tenant(), provisioned_tenant()
-    webhook_subscription_create(tenant_slug=on_aws.slug, url="https://hooks.example/aws", events=["*"])
+    webhook_subscription_create(
+        tenant_slug=on_aws.slug, policy=tier_policy("standard"), url="https://hooks.example/aws", events=["*"]
+    )
     _same_writes(models_of(on_platform))
     _same_writes(models_of(on_aws))
     sqs = boto3.client(
