@@ -89,13 +89,17 @@ class RolloutSerializer(serializers.Serializer):
         ref_name = "Rollout"
 
 
+MAX_TENANTS_PER_ROLLOUT = 100_000
+
+
 class RolloutListCreateApi(StaffAPIView):
     class InputSerializer(serializers.Serializer):
         tenants = serializers.JSONField(default=ALL, help_text='"all" or a list of tenant slugs')
-        canary = serializers.IntegerField(min_value=0, default=1)
-        wave_size = serializers.IntegerField(min_value=1, default=10)
-        max_parallel = serializers.IntegerField(min_value=1, default=2)
-        max_failures = serializers.IntegerField(min_value=0, default=0)
+        # Bounded by what the registry can hold (and no fleet needs more): a larger number is a 400.
+        canary = serializers.IntegerField(min_value=0, max_value=MAX_TENANTS_PER_ROLLOUT, default=1)
+        wave_size = serializers.IntegerField(min_value=1, max_value=MAX_TENANTS_PER_ROLLOUT, default=10)
+        max_parallel = serializers.IntegerField(min_value=1, max_value=100, default=2)
+        max_failures = serializers.IntegerField(min_value=0, max_value=MAX_TENANTS_PER_ROLLOUT, default=0)
         preview = serializers.BooleanField(default=False)
 
         def validate_tenants(self, value):
