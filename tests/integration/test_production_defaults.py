@@ -33,6 +33,8 @@ SHOW = (
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in UNSET}
     clean["DJANGO_SETTINGS_MODULE"] = "control_plane.settings"
+    # Production also requires the history's signing keys; their own test is in tests/resale/history.
+    clean["AUDIT_SIGNING_KEYS"] = '{"keys": []}'
     clean["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "platform")])
     return subprocess.run(
         [sys.executable, "-c", code],
