@@ -10,13 +10,25 @@ _slugs = itertools.count(1)
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Runs the Pulumi mock tests first.
+    """Runs the Pulumi mock tests first, and keeps tests that share a costly fixture on one worker.
 
     Pulumi's mock runtime is process-global and bound to the event loop current when the test
     module set it up at collection; the browser tests' servers and workers leave the process's
     asyncio state such that the program's outputs later fail with "attached to a different loop".
+    Under pytest-xdist (``--dist loadgroup``) a module's tests are spread over the workers one by
+    one unless they share a group: those sharing a module-scoped fixture (a fault bed, a server) or
+    the Pulumi mocks go as one group, the largest groups first, so each worker starts one of them.
     """
     items.sort(key=lambda item: item.get_closest_marker("pulumi_mocks") is None)
+    for item in items:
+        if item.get_closest_marker("pulumi_mocks"):
+            item.add_marker(pytest.mark.xdist_group("pulumi_mocks"))
+        elif any(
+            definition.scope == "module"
+            for definitions in item._fixtureinfo.name2fixturedefs.values()
+            for definition in definitions
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +203,16 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def staff_client(db):
+    """An API client holding a platform staff user's token."""
+    from django.contrib.auth.models import User
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    user = User.objects.create_user("api-staff", password="pw-staff-1", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
+    return client

@@ -6,6 +6,7 @@ are for operators: public only where ``OPS_DETAILS_PUBLIC`` (local runs), elsewh
 """
 
 import hmac
+import sys
 from dataclasses import asdict
 
 from django.conf import settings
@@ -13,7 +14,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from django_prometheus.exports import ExportToDjangoView
-from httpkit.problems import problem_response
+from httpkit.problems import (
+    DATABASE_UNREACHABLE,
+    PROBLEM_CONTENT_TYPE,
+    database_unreachable_body,
+    problem_response,
+)
 
 from control_plane.ops.readiness import dependency_statuses
 
@@ -60,6 +66,18 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its ``except`` block, so the exception is the one being handled.
+    if isinstance(sys.exc_info()[1], DATABASE_UNREACHABLE):
+        if is_api_path(request):
+            response = JsonResponse(
+                database_unreachable_body(), status=503, content_type=PROBLEM_CONTENT_TYPE
+            )
+        else:
+            response = HttpResponse(
+                "Service unavailable; retry shortly.", status=503, content_type="text/plain"
+            )
+        response["Retry-After"] = "1"
+        return response
     if is_api_path(request):
         return problem_response(request, 500, "Internal server error", "An unexpected error occurred.")
     return default_server_error(request)

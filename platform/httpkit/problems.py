@@ -8,6 +8,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -58,6 +60,15 @@ class ServiceUnavailable(ProblemError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+# PostgreSQL went away under a request (a cut connection, a restart): the next request reconnects,
+# because Django closes a connection that raised, so the client is told to retry rather than shown a 500.
+DATABASE_UNREACHABLE = (DatabaseOperationalError, InterfaceError)
+
+
+def database_unreachable_body() -> dict:
+    return problem_body(503, "Service unavailable", "The platform's database did not answer; retry shortly.")
+
+
 def problem_body(status_code: int, title: str, detail: str, errors: dict | None = None, **extra) -> dict:
     body = {"type": "about:blank", "status": status_code, "title": title, "detail": detail}
     if errors:
@@ -78,6 +89,14 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = problem_body(exc.status_code, exc.title, exc.detail, exc.errors)
         return Response(body, status=exc.status_code, headers=exc.headers, content_type=PROBLEM_CONTENT_TYPE)
 
+    if isinstance(exc, DATABASE_UNREACHABLE):
+        logger.warning("database unreachable in API view: %s", exc)
+        return Response(
+            database_unreachable_body(),
+            status=503,
+            headers={"Retry-After": "1"},
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
     if isinstance(exc, RequestDataTooBig):
         # Django refuses to buffer a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF first reads it,
         # before any parser's own, smaller limit is asked.

@@ -4,7 +4,7 @@ from django.test import Client
 
 from tenants.models import Membership
 from tenants.services import tenant_create
-from tests.console.history import history_write
+from tests.control_plane.console.history import history_write
 
 PASSWORD = "a-long-test-passphrase-42"
 

@@ -10,7 +10,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.services import start_onboarding
 from tenants.models import Membership, TenantEvent
 from tenants.services import tenant_create
-from tests.integration.provisioning.processes import pool_children, wait_for
+from tests.provisioning.processes import pool_children, wait_for
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client, override_settings
 
-from tests.console.conftest import PASSWORD
+from tests.control_plane.console.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

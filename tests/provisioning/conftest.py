@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.integration.provisioning.processes import stop_process_group, wait_for
+from tests.provisioning.processes import stop_process_group, wait_for
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def program_change(tmp_path, monkeypatch):
     return change
 
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def test_an_existing_user_accepts_with_their_own_password_which_is_not_replaced(
     link = _invitation_link()
     assert Client().post(link, {"password": "attacker chosen password 1"}).status_code == 200
     assert not Membership.objects.filter(user__username="elsewhere@t.example").exists()
-    from tests.console.conftest import PASSWORD
+    from tests.control_plane.console.conftest import PASSWORD
 
     assert Client().post(link, {"password": PASSWORD}).status_code == 302
     assert User.objects.get(username="elsewhere@t.example").check_password(PASSWORD)
@@ -316,7 +316,7 @@ def test_guessing_an_existing_accounts_password_through_an_invitation_is_locked_
     for n in range(settings.LOGIN_FAILURE_LIMIT - 1):
         assert Client().post(link, {"password": f"guess-{n}"}).status_code == 200
     assert Client().post(link, {"password": "last-guess"}).status_code == 429
-    from tests.console.conftest import PASSWORD
+    from tests.control_plane.console.conftest import PASSWORD
 
     assert Client().post(link, {"password": PASSWORD}).status_code == 429
     assert (
@@ -327,7 +327,7 @@ def test_guessing_an_existing_accounts_password_through_an_invitation_is_locked_
 
 
 def test_login_does_not_redirect_off_site(make_user):
-    from tests.console.conftest import PASSWORD
+    from tests.control_plane.console.conftest import PASSWORD
 
     make_user("user@t.example")
     response = Client().post(

@@ -8,7 +8,7 @@ import pytest
 
 from provisioning.models import ProvisioningRun, Rollout
 from provisioning.services import start_rollout
-from tests.integration.provisioning.processes import pool_children, wait_for
+from tests.provisioning.processes import pool_children, wait_for
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -17,11 +17,11 @@ from django.conf import settings
 from provisioning.services import start_offboarding
 from tenants.api_keys import api_key_issue
 from tests.dynamodb_local import free_port
-from tests.integration.provisioning.processes import stop_process_group
+from tests.provisioning.processes import stop_process_group
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ROUTE_CACHE_SECONDS = 1
 # The server's DynamoDB calls: 1 s to connect, 3 s to read, one retry: an admitted write ends within 8 s.
 SERVER_DYNAMODB = {

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from control_plane.console.selectors import tenant_tables
 from tenants.models import ApiKey, Membership, Tenant
-from tests.browser.conftest import SCREENSHOTS, sign_in
-from tests.console.history import history_write
+from tests.control_plane.console.browser.conftest import SCREENSHOTS, sign_in
+from tests.control_plane.console.history import history_write
 
 pytestmark = [
     pytest.mark.browser,
