@@ -3,6 +3,8 @@
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from resale.api.serializers import RequestSerializer
 from rest_framework import serializers
 
@@ -71,3 +73,81 @@ def test_concurrent_validations_see_only_their_own_data():
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def _input_serializers() -> list[type[RequestSerializer]]:
+    """Every input serializer of the tenant API, found through the URL conf's views."""
+    from django.urls import get_resolver
+
+    found = set()
+
+    def walk(patterns):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns)
+                continue
+            view = getattr(pattern.callback, "cls", None)
+            for value in vars(view).values() if view else ():
+                if isinstance(value, type) and issubclass(value, RequestSerializer):
+                    found.add(value)
+
+    walk(get_resolver().url_patterns)
+    return sorted(found, key=lambda cls: cls.__qualname__)
+
+
+TEXT = st.one_of(
+    st.text(max_size=8),
+    st.text(alphabet=st.sampled_from(" \t\n\x00\ud800éa-"), max_size=6),
+    st.sampled_from(["EUR", "USD", "eur", "12.50", "12.505", "0", "-1", "  ", ""]),
+    st.text(min_size=95, max_size=210),
+)
+VALUES = st.one_of(
+    TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(
+        st.text(max_size=3), st.one_of(st.text(max_size=3), st.none(), st.integers()), max_size=3
+    ),
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_plain_path_answers_exactly_as_drf_for_every_input_serializer(data):
+    for serializer_class in _input_serializers():
+        names = list(serializer_class._declared_fields)
+        body = data.draw(
+            st.one_of(
+                st.dictionaries(st.sampled_from(names + ["unknown"]), VALUES, max_size=len(names) + 1),
+                st.fixed_dictionaries({name: TEXT for name in names}),
+                VALUES,
+            )
+        )
+        ours, drfs = serializer_class(data=body), serializer_class(data=body)
+        assert ours.is_valid() == serializers.Serializer.is_valid(drfs), (serializer_class, body)
+        assert ours.errors == drfs.errors, (serializer_class, body)
+        if not drfs.errors:
+            assert ours.validated_data == drfs.validated_data, (serializer_class, body)
+
+
+def test_a_plainly_valid_listing_skips_drfs_field_machinery(monkeypatch):
+    from resale.api.listings import ListingCollectionApi
+
+    calls = []
+    monkeypatch.setattr(serializers.Serializer, "run_validation", lambda *args: calls.append(args))
+    body = {
+        "seller_id": "s-1",
+        "title": " A coat ",
+        "category": "coats",
+        "condition": "good",
+        "price": "12.50",
+        "currency": "EUR",
+        "attributes": {"size": "M"},
+    }
+    serializer = ListingCollectionApi.InputSerializer(data=body)
+    assert serializer.is_valid() and calls == []
+    assert serializer.validated_data == {**body, "title": "A coat", "description": ""}
