@@ -7,6 +7,7 @@ own DynamoDB Local (data on disk) and its own redis-server. The table each run p
 
 import contextlib
 import json
+import math
 import os
 import signal
 import time
@@ -265,7 +266,8 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
             FAULTS[fault](bed)
         time.sleep(4)
         wait_until(
-            lambda: any(a.op == "write" and a.ok and a.started > fault_started for a in traffic.answers),
+            lambda: any(a.op == "write" and a.ok and a.started > fault_started for a in traffic.answers)
+            and FaultReport(fault, list(traffic.answers), fault_started).writes_back_after_seconds < math.inf,
             "writes never succeeded again",
             within=180,
         )

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from tenants.api_keys import api_key_issue, resolution_cache
 from tenants.models import Tenant
+from tests.dynamodb_local import free_port
 
 
 @dataclass
@@ -68,7 +69,8 @@ def tenant_api(provisioned_tenant):
     return make
 
 
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1:8021")
+# A port of this process's own: pytest-xdist runs one live server per worker.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{free_port()}")
 
 
 def order_body(listing_id: str, **overrides) -> dict:
