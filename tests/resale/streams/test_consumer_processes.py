@@ -19,6 +19,7 @@ from resale.history.services import read_head
 from resale.history.verification import history_verify
 from resale.models import StreamShard
 
+from tests.dynamodb_local import free_port
 from tests.resale.factories import (
     link_and_click_create,
     listing_change,
@@ -30,7 +31,7 @@ from tests.resale.factories import (
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[3]
-METRICS_PORT = 8031
+METRICS_PORT = free_port()  # one per xdist worker: two workers may run these tests at once
 
 
 class ConsumerProcess:
