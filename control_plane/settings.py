@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resale.orders.tasks.stalled_orders_sweep",
         "schedule": float(env("ORDER_STALLED_SWEEP_SECONDS", "60")),
     },
+    "webhook-deliveries-requeue-sweep": {
+        "task": "resale.webhooks.tasks.webhook_deliveries_requeue_sweep",
+        "schedule": float(env("WEBHOOK_REQUEUE_SWEEP_SECONDS", "30")),
+    },
 }
 
 # Stream consumers (history, search, webhooks): see resale.streams.consumer.

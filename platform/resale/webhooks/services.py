@@ -1,9 +1,10 @@
 """Webhook subscriptions and deliveries: register, fan out from the streams, deliver, redrive.
 
 A delivery row is created once per (subscription, event) inside the consumer's handling of a
-record, so a record applied twice makes one delivery. Its task is enqueued after commit; the
-consumer also re-enqueues deliveries whose task went missing (``webhook_deliveries_requeue``),
-so a crash between commit and enqueue delays a delivery but never loses it.
+record, so a record applied twice makes one delivery. Its task is enqueued after commit; a
+sweep that Celery beat runs every ``WEBHOOK_REQUEUE_SWEEP_SECONDS`` re-enqueues deliveries whose
+task went missing (``webhook_deliveries_requeue``), so a crash between commit and enqueue delays
+a delivery but never loses it.
 
 An attempt holds no transaction or row lock while it waits on the receiver: it claims the
 delivery in one short transaction (a token, valid for the timeout plus a margin, and one more
