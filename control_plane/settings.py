@@ -155,6 +155,7 @@ PAYMENT_PROVIDER_URL = env("PAYMENT_PROVIDER_URL", "http://127.0.0.1:8000/sandbo
 SHIPPING_PROVIDER_URL = env("SHIPPING_PROVIDER_URL", "http://127.0.0.1:8000/sandbox/shipping")
 PROVIDER_TIMEOUT_SECONDS = float(env("PROVIDER_TIMEOUT_SECONDS", "5"))
 ORDER_WORKFLOW_MAX_RETRIES = int(env("ORDER_WORKFLOW_MAX_RETRIES", "5"))
+# The order workflow's retry backoff, as Celery's `retry_backoff`: whole seconds, at least 1.
 ORDER_WORKFLOW_BACKOFF_SECONDS = float(env("ORDER_WORKFLOW_BACKOFF_SECONDS", "1"))
 # An in-flight order unchanged this long has lost its workflow; the beat sweep queues it again.
 ORDER_STALLED_AFTER_SECONDS = float(env("ORDER_STALLED_AFTER_SECONDS", "300"))

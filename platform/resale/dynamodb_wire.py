@@ -22,7 +22,6 @@ import base64
 import io
 import json
 import os
-import random
 import re
 import time
 import zlib
@@ -42,6 +41,7 @@ from botocore.exceptions import (
 )
 from botocore.httpsession import get_cert_path
 
+from resale.backoff import backoff_delay
 from resale.sigv4 import DynamoDBSigner
 
 ITEM_OPERATIONS = frozenset(
@@ -152,7 +152,7 @@ class DynamoDBWire:
                 EndpointConnectionError,
                 ReadTimeoutError,
             ) as error:
-                backoff = random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+                backoff = backoff_delay(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_MAX_SECONDS)
                 out_of_time = ends_at is not None and time.monotonic() + backoff >= ends_at
                 if attempt >= self.settings.max_attempts or out_of_time or not _retryable(error):
                     if isinstance(error, ResponseChecksumMismatch):

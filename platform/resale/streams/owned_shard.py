@@ -7,6 +7,7 @@ An idle shard is read after a delay that doubles with each empty read, up to
 
 from dataclasses import dataclass
 
+from resale.backoff import backoff_ceiling
 from resale.streams.options import ConsumerOptions
 
 
@@ -30,8 +31,9 @@ class OwnedShard:
             self.idle_polls, self.next_poll_at = 0, 0.0
             return
         self.idle_polls += 1
-        delay = options.idle_seconds * 2 ** min(self.idle_polls, 16)
-        self.next_poll_at = now + min(options.idle_backoff_max_seconds, delay)
+        self.next_poll_at = now + backoff_ceiling(
+            self.idle_polls, base=options.idle_seconds, cap=options.idle_backoff_max_seconds
+        )
 
     def wake(self) -> None:
         self.idle_polls, self.next_poll_at = 0, 0.0

@@ -23,7 +23,6 @@ deliveries and redrives share a bucket of ``webhook_sends_per_minute``.
 
 import json
 import logging
-import random
 import secrets
 import time
 from datetime import timedelta
@@ -33,6 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from resale.backoff import backoff_delay
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.ratelimit.limiter import rate_limit_enforce
 from resale.webhooks.errors import (
@@ -196,9 +196,9 @@ def webhook_delivery_redrive(*, tenant_slug: str, policy: TierPolicy, delivery_i
 
 
 def retry_delay(attempts: int) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempts)], at least base/2."""
-    ceiling = min(settings.WEBHOOK_RETRY_MAX_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS * 2**attempts)
-    return max(settings.WEBHOOK_RETRY_BASE_SECONDS / 2, random.uniform(0, ceiling))
+    """Full-jitter exponential backoff from the webhook settings, at least half the base."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    return backoff_delay(attempts, base=base, cap=settings.WEBHOOK_RETRY_MAX_SECONDS, floor=base / 2)
 
 
 def _attempt_claim(delivery_id: str) -> tuple[WebhookDelivery | None, float | None]:
