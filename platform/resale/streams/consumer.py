@@ -63,8 +63,10 @@ class ShardStreamConsumer:
         return self.leases.owned
 
     def discover(self) -> None:
+        # Replaced in place: the reader looks tenants up in this same dict.
+        tenants = self.discovery.discover()
         self.tenants.clear()
-        self.tenants.update(self.discovery.discover())
+        self.tenants.update(tenants)
         self.leases.release_tenants_not_in(set(self.tenants))
 
     def poll_shard(self, shard: OwnedShard) -> bool:
