@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
+
 from resale.binding import TenantModels, tenant_models
 from resale.models import StreamShard
 from resale.streams.consumer import ShardStreamConsumer

@@ -6,9 +6,9 @@ import time
 import pytest
 import rfc8785
 from botocore.exceptions import ClientError
+
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
-
 from tests.resale.factories import (
     api_client_for,
     drain,

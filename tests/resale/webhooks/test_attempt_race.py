@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection
+
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_delivery_attempt
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
+
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_delivery_attempt, webhook_subscription_delete
 

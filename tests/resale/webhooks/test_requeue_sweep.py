@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from resale.models import WebhookDelivery
-from resale.webhooks.tasks import webhook_deliveries_requeue_sweep
 
 from control_plane.celery import app
+from resale.models import WebhookDelivery
+from resale.webhooks.tasks import webhook_deliveries_requeue_sweep
 
 pytestmark = pytest.mark.django_db
 
