@@ -200,6 +200,7 @@ def raw_dynamodb(config=None, slug: str | None = None):
     """A boto3 client of the bench's DynamoDB Local; with ``slug``, in that tenant's namespace (its
     own access key id, as ``resale.binding`` signs the tenant's calls)."""
     import boto3
+
     from resale.binding import local_access_key_id
 
     return boto3.client(
@@ -318,6 +319,7 @@ def _mem_tables(slug: str) -> tuple[tuple[str, str], ...]:
 def memory_per_bound_tenant(count: int = 1000) -> dict:
     """Bytes one process holds per bound tenant (6 tables, its own credentials) vs PynamoDB's default."""
     from pynamodb.models import Model
+
     from resale.binding import TenantRef, tenant_models
     from resale.tables import TENANT_TABLE_MODELS
 
@@ -404,9 +406,9 @@ def main() -> None:
 def benchmark(args, launch_server) -> dict:
     import urllib3
     from botocore.config import Config
-    from resale.clock import utc_now
 
     from provisioning.onboarding import onboarding_run_create, run_onboarding
+    from resale.clock import utc_now
     from tenants.api_keys import api_key_issue
     from tenants.services import tenant_create
 

@@ -58,12 +58,11 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from provisioning.onboarding import onboarding_run_create, run_onboarding
     from resale.binding import tenant_dynamodb_client, tenant_models
     from resale.history.selectors import history_iter
     from resale.history.services import read_head
     from resale.models import SearchDocument
-
-    from provisioning.onboarding import onboarding_run_create, run_onboarding
     from tenants.services import tenant_create
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"

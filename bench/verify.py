@@ -28,6 +28,7 @@ import warnings  # noqa: E402
 from joserfc import jws  # noqa: E402
 from joserfc.errors import SecurityWarning  # noqa: E402
 from joserfc.jwk import OKPKey  # noqa: E402
+
 from resale.history import verify_history  # noqa: E402
 
 

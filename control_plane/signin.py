@@ -26,10 +26,10 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from httpkit.problems import problem_response
 from redis.exceptions import RedisError
 
 from control_plane.ops.views import is_api_path
+from httpkit.problems import problem_response
 
 logger = logging.getLogger(__name__)
 

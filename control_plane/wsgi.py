@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
+
 from httpkit.metrics_files import mark_dead_workers  # noqa: E402
 from httpkit.unread_body import UnreadBodyMiddleware  # noqa: E402
 

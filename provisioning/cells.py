@@ -7,8 +7,8 @@ placed at once cannot both take the last room.
 
 from django.conf import settings
 from django.db import transaction
-from resale.tables import TENANT_TABLE_MODELS
 
+from resale.tables import TENANT_TABLE_MODELS
 from tenants.errors import NoCellCapacity
 from tenants.models import Cell, Tenant
 from tenants.services import record_tenant_event

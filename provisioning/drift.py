@@ -11,13 +11,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
-from resale.binding import tenant_dynamodb_client
 
 from provisioning.dynamo_apply import describe_table_or_none, table_differences
 from provisioning.engines.base import program_config
 from provisioning.engines.declared import table_specs_from_declared
 from provisioning.engines.evaluation import TABLE_TYPE, evaluate_program
 from provisioning.errors import TenantNotProvisioned
+from resale.binding import tenant_dynamodb_client
 from tenants.models import Tenant
 
 IN_SYNC, DRIFTED, MISSING = "in_sync", "drifted", "missing"

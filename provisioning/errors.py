@@ -7,9 +7,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from django.db import InterfaceError, OperationalError
-from httpkit.problems import ProblemError
 from rest_framework import status
 
+from httpkit.problems import ProblemError
 from provisioning.engines.automation import StackLocked
 
 

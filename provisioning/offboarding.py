@@ -22,7 +22,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from resale.binding import tenant_dynamodb_client
 
 from provisioning.dynamo_apply import describe_table_or_none
 from provisioning.engines.base import program_config
@@ -31,6 +30,7 @@ from provisioning.errors import ExportMismatch
 from provisioning.models import ProvisioningRun
 from provisioning.table_specs import tenant_table_specs
 from provisioning.workflow import Steps, run_all_steps, run_create
+from resale.binding import tenant_dynamodb_client
 from tenants.models import Tenant
 from tenants.services import record_tenant_event, tenant_set_status
 

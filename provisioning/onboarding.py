@@ -7,7 +7,6 @@ Tenant.resources: what the data plane routes by and the stream consumer reads) -
 """
 
 from django.contrib.auth import get_user_model
-from resale.binding import tenant_dynamodb_client
 
 from provisioning.cells import place_tenant_in_cell
 from provisioning.dynamo_apply import wait_until_active
@@ -16,6 +15,7 @@ from provisioning.engines.selection import provisioning_engine
 from provisioning.errors import TableNotAnswering
 from provisioning.models import ProvisioningRun
 from provisioning.workflow import Steps, run_all_steps, run_create
+from resale.binding import tenant_dynamodb_client
 from tenants.models import Membership, Tenant
 from tenants.services import membership_grant, record_tenant_event, tenant_set_status
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
-from resale.tables import NEW_AND_OLD_IMAGES, TENANT_TABLE_MODELS
 
+from resale.tables import NEW_AND_OLD_IMAGES, TENANT_TABLE_MODELS
 from tenants.tiers import tier_policy
 
 

@@ -2,7 +2,6 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAdminUser
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api.tokens import REFUSED, StaffTokenAuthentication, staff_token_issue
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from provisioning.selectors import tenant_runs
 from provisioning.services import retry_onboarding, start_offboarding, start_onboarding, tenant_tier_change
 from tenants.api_keys import api_key_issue

@@ -2,12 +2,12 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from control_plane.api.apis import StaffAPIView
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from provisioning.drift import tenant_drift
 from provisioning.models import Rollout
 from provisioning.rollouts import ALL

@@ -13,13 +13,13 @@ from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
-from httpkit.problems import ProblemError, ServiceUnavailable
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 
 from control_plane.signin import signin_failed, signin_username
+from httpkit.problems import ProblemError, ServiceUnavailable
 
 
 class StaffSignInRefused(ProblemError):

@@ -3,10 +3,10 @@ from datetime import UTC
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
-from resale.models import WebhookDelivery
-from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 
 from control_plane.console.selectors import HistoryFilter
+from resale.models import WebhookDelivery
+from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from tenants.models import SLUG_VALIDATOR, ApiKey, Membership, Tenant
 
 

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from kombu.exceptions import ChannelError
-from resale.models import StreamConsumer
-from resale.streams.selectors import TenantStreamLag, stream_consumers_live, stream_lag_by_tenant
 
 from control_plane.celery import app as celery_app
 from control_plane.ops.readiness import DependencyStatus, dependency_statuses
+from resale.models import StreamConsumer
+from resale.streams.selectors import TenantStreamLag, stream_consumers_live, stream_lag_by_tenant
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pynamodb.models import Model
-from resale.binding import TenantModels, TenantNotRoutable, tenant_models
-from resale.history.services import EVENTS_CHAIN
 
 from provisioning.models import ProvisioningRun
+from resale.binding import TenantModels, TenantNotRoutable, tenant_models
+from resale.history.services import EVENTS_CHAIN
 from tenants.models import Tenant
 from tenants.selectors import tenant_list
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
-from resale.listings.attributes import UnsupportedSchema, attribute_schema_check_runnable
 
 from control_plane.console.errors import (
     AttributeSchemaInvalid,
@@ -25,6 +24,7 @@ from control_plane.console.errors import (
 from control_plane.console.models import Invitation
 from provisioning.models import ProvisioningRun
 from provisioning.services import start_onboarding
+from resale.listings.attributes import UnsupportedSchema, attribute_schema_check_runnable
 from tenants.models import Membership, Tenant
 from tenants.services import membership_grant, record_tenant_event, tenant_create
 from tenants.tiers import tier_policy

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection
+
 from resale.binding import platform_dynamodb_client
 
 

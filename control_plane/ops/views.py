@@ -14,14 +14,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from django_prometheus.exports import ExportToDjangoView
+
+from control_plane.ops.readiness import dependency_statuses
 from httpkit.problems import (
     DATABASE_UNREACHABLE,
     PROBLEM_CONTENT_TYPE,
     database_unreachable_body,
     problem_response,
 )
-
-from control_plane.ops.readiness import dependency_statuses
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -5,7 +5,7 @@ resolves the endpoint ruleset, rebuilds the user agent and runs a dozen event ho
 a GetItem against DynamoDB Local that is about 0.85 ms of CPU. The same call as one signed POST
 costs 0.42 ms through urllib3 (most of it http.client and the email package parsing headers) and
 0.13 ms through libcurl (pycurl) with the signer of ``resale.sigv4``. The API server makes one
-such call per request, so this was the largest part of its CPU that is not Django's.
+such call per request, so this is the largest part of its CPU that is not Django's.
 
 The protocol is small for item operations: the request body is the operation's arguments as
 JSON, the response body is the result as JSON, and an error is a 4xx/5xx whose body names the
@@ -14,15 +14,14 @@ that refresh themselves), the CRC32 check of each response, the standard retry p
 transient errors, 5xx and connection failures, with jittered exponential backoff), ``Binary``
 values as bytes, TLS verified against the CA bundle botocore would use, and failures raised as
 botocore's own ``ClientError`` and connection errors, so PynamoDB and ``resale.errors`` read them
-exactly as before. Table management (CreateTable, DescribeTable, ...) is not sent here: the caller keeps
-botocore's client for those.
+as they read botocore's. Table management (CreateTable, DescribeTable, ...) is not sent here: the
+caller keeps botocore's client for those.
 """
 
 import base64
 import io
 import json
 import os
-import random
 import re
 import time
 import zlib
@@ -42,6 +41,7 @@ from botocore.exceptions import (
 )
 from botocore.httpsession import get_cert_path
 
+from resale.backoff import backoff_delay
 from resale.sigv4 import DynamoDBSigner
 
 ITEM_OPERATIONS = frozenset(
@@ -152,7 +152,7 @@ class DynamoDBWire:
                 EndpointConnectionError,
                 ReadTimeoutError,
             ) as error:
-                backoff = random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+                backoff = backoff_delay(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_MAX_SECONDS)
                 out_of_time = ends_at is not None and time.monotonic() + backoff >= ends_at
                 if attempt >= self.settings.max_attempts or out_of_time or not _retryable(error):
                     if isinstance(error, ResponseChecksumMismatch):
@@ -171,7 +171,7 @@ class DynamoDBWire:
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(self.settings.connect_timeout_seconds * 1000))
         handle.setopt(pycurl.TCP_KEEPALIVE, 1)
         handle.setopt(pycurl.USERAGENT, self.settings.user_agent)
-        handle.setopt(pycurl.PROXY, "")  # as before (urllib3): no proxy from the environment
+        handle.setopt(pycurl.PROXY, "")  # no proxy from the environment: the endpoint is reached directly
         handle.setopt(pycurl.CAINFO, get_cert_path(self.settings.ca_bundle or True))
         return handle
 

@@ -1,9 +1,10 @@
 """Errors shared by the resale domains, and the translation of DynamoDB failures into 503."""
 
 from botocore.exceptions import BotoCoreError, ClientError
-from httpkit.problems import ProblemError, ServiceUnavailable
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from rest_framework import status
+
+from httpkit.problems import ProblemError, ServiceUnavailable
 
 UNAVAILABLE_CODES = frozenset(
     {

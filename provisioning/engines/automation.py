@@ -16,10 +16,10 @@ from pathlib import Path
 
 from django.conf import settings
 from pulumi import automation as auto
-from resale.binding import local_access_key_id
 
 from provisioning.engines.base import Deployment
 from provisioning.engines.evaluation import PROGRAM_MAIN, PROJECT, ProgramConfig
+from resale.binding import local_access_key_id
 
 PROGRAM_DIR = PROGRAM_MAIN.parent
 ACTIONS = {

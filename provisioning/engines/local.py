@@ -9,7 +9,6 @@ finds the tenant's streams in its recorded outputs.
 """
 
 from django.conf import settings
-from resale.binding import TenantRef, tenant_dynamodb_client
 
 from provisioning.dynamo_apply import apply_table, delete_table, plan_table, wait_until_gone
 from provisioning.engines.base import Deployment
@@ -21,6 +20,7 @@ from provisioning.engines.declared import (
 from provisioning.engines.evaluation import DeclaredResource, ProgramConfig, evaluate_program
 from provisioning.outputs import table_outputs
 from provisioning.table_specs import TableSpec
+from resale.binding import TenantRef, tenant_dynamodb_client
 
 DECLARED_OUTPUTS = ("role_arn", "consumer_function", "dead_letter_queue_arn")
 

@@ -6,11 +6,11 @@ import json
 import pytest
 import redis
 from django.conf import settings
-from resale.orders.tasks import order_workflow, stalled_orders_sweep
-from resale.webhooks.tasks import deliver_webhook
 
 from control_plane.celery import app
 from provisioning.tasks import run_provisioning_step
+from resale.orders.tasks import order_workflow, stalled_orders_sweep
+from resale.webhooks.tasks import deliver_webhook
 
 QUEUES = ("provisioning", "orders", "webhooks")
 

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
-from resale.history.selectors import history_iter
-from resale.tenancy import forget_tenant_routes, tenant_route
 
 from provisioning.onboarding import onboarding_run_create, run_onboarding
+from resale.history.selectors import history_iter
+from resale.tenancy import forget_tenant_routes, tenant_route
 from tenants.api_keys import api_key_issue
 from tenants.services import tenant_create
 from tests.faults.harness import (

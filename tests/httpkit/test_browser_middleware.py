@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import RequestFactory
+
 from httpkit.browser_middleware import (
     BrowserAuthenticationMiddleware,
     BrowserMessageMiddleware,

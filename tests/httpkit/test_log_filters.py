@@ -4,6 +4,7 @@ import logging
 
 import pytest
 from django.test import Client
+
 from httpkit.request_context import RequestContextLogFilter
 
 

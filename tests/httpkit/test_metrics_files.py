@@ -4,9 +4,10 @@ import os
 import subprocess
 import sys
 
-from httpkit.metrics_files import mark_dead_workers
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from httpkit.metrics_files import mark_dead_workers
 
 WORKER = """
 import sys

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import urllib3
-from httpkit.unread_body import UnreadBodyMiddleware
 
+from httpkit.unread_body import UnreadBodyMiddleware
 from tests.dynamodb_local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

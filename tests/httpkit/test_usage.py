@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.core.cache import cache
 from django.test import Client, override_settings
+
 from httpkit.usage import usage_buffer, usage_key, usage_per_day, usage_record
 
 pytestmark = [pytest.mark.urls("tests.httpkit.usage_urls")]

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.urls import path
+
 from httpkit.request_context import bind_tenant_to_request_context
 
 

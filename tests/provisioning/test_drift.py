@@ -1,9 +1,9 @@
 """Drift: what exists for a tenant compared with what the program declares; a rollout repairs it."""
 
 import pytest
-from resale.binding import tenant_dynamodb_client
 
 from provisioning.dynamo_apply import wait_until_active, wait_until_gone
+from resale.binding import tenant_dynamodb_client
 from tenants.services import tenant_create
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]

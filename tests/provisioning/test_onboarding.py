@@ -2,12 +2,12 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from resale.binding import tenant_dynamodb_client
 
 from provisioning import onboarding
 from provisioning.models import ProvisioningRun
 from provisioning.onboarding import ONBOARDING_STEPS, onboarding_run_create, run_onboarding
 from provisioning.services import retry_onboarding, start_onboarding
+from resale.binding import tenant_dynamodb_client
 from tenants.models import Membership, Tenant, TenantEvent
 from tenants.services import tenant_create
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE

@@ -2,12 +2,12 @@
 canary first then waves, an error budget that halts, resume after a fix, cancel, skips."""
 
 import pytest
-from resale.binding import TenantRef, tenant_dynamodb_client
 
 from provisioning.engines.local import LocalEngine
 from provisioning.models import ProvisioningRun, Rollout, RolloutTenant
 from provisioning.rollouts import rollout_advance, rollout_create, rollout_tenant_apply
 from provisioning.services import cancel_rollout, resume_rollout, start_rollout
+from resale.binding import TenantRef, tenant_dynamodb_client
 from tenants.models import Tenant
 from tenants.services import tenant_create
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE, NEW_STREAM_SITECUSTOMIZE

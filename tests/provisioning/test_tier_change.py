@@ -5,12 +5,12 @@ import threading
 
 import pytest
 from django.db import connection
-from resale.binding import tenant_dynamodb_client
-from resale.tenancy import forget_tenant_routes, tenant_route
 from rest_framework.test import APIClient
 
 from provisioning.models import ProvisioningRun
 from provisioning.updates import run_update, update_run_create
+from resale.binding import tenant_dynamodb_client
+from resale.tenancy import forget_tenant_routes, tenant_route
 from tenants.api_keys import api_key_issue
 
 pytestmark = [pytest.mark.ddblocal]

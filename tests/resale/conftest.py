@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 import urllib3
-from resale.tenancy import forget_tenant_routes
 from rest_framework.test import APIClient
 
+from resale.tenancy import forget_tenant_routes
 from tenants.api_keys import api_key_issue, resolution_cache
 from tenants.models import Tenant
 from tests.dynamodb_local import free_port

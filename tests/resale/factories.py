@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
+
 from resale.binding import TenantModels, tenant_models
 from resale.models import StreamShard
-from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
+from resale.streams.consumer import ShardStreamConsumer
+from resale.streams.options import ConsumerOptions
 
 _titles = itertools.count(1)
 

@@ -2,6 +2,7 @@ import threading
 
 import pytest
 from pynamodb.exceptions import PynamoDBException
+
 from resale.binding import (
     TenantModels,
     TenantNotRoutable,
@@ -16,7 +17,6 @@ from resale.binding import (
 from resale.ratelimit.limiter import bucket_key, rate_limit_take
 from resale.tables import TENANT_TABLE_MODELS
 from resale.tenancy import tenant_route
-
 from tenants.tiers import TierPolicy
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]

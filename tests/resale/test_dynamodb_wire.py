@@ -25,9 +25,9 @@ from pynamodb.attributes import BinaryAttribute, BinarySetAttribute, UnicodeAttr
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+
 from resale.binding import TenantRef, _bind, tenant_connection
 from resale.dynamodb_wire import DynamoDBWire, WireSettings
-
 from tests.dynamodb_local import free_port
 
 
@@ -173,6 +173,7 @@ def test_an_answer_that_is_not_json_is_a_client_error_named_by_its_status_and_a_
     """A proxy's HTML page, as botocore reads it: the status is the code (a 2xx is a bad gateway),
     retried as that status is; and the API answers 503 for it (a dependency failed), never 500."""
     from pynamodb.exceptions import GetError
+
     from resale.errors import is_transient_dynamodb_error
 
     page = b"<html><body>Bad Gateway</body></html>"

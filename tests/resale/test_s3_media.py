@@ -14,8 +14,8 @@ import pytest
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from resale.media.storage import S3MediaStorage
 
+from resale.media.storage import S3MediaStorage
 from tests.dynamodb_local import free_port
 from tests.resale.conftest import listing_body
 

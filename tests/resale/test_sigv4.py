@@ -7,6 +7,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
 from resale.sigv4 import DynamoDBSigner
 
 WHEN = datetime(2026, 11, 24, 13, 5, 9, tzinfo=UTC)

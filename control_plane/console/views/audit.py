@@ -6,9 +6,6 @@ import tempfile
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from resale.history.checkpoints import checkpoint_latest
-from resale.history.exports import history_evidence_bundle
-from resale.history.verification import history_verify
 
 from control_plane.console.access import TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
@@ -19,6 +16,9 @@ from control_plane.console.selectors import (
     history_newest,
     tenant_tables,
 )
+from resale.history.checkpoints import checkpoint_latest
+from resale.history.exports import history_evidence_bundle
+from resale.history.verification import history_verify
 
 CSV_COLUMNS = ["seq", "event", "entity_type", "entity_id", "actor", "at", "source", "old", "new"]
 CSV_COLUMNS += ["hash", "prev_hash"]

@@ -6,7 +6,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from resale.streams.selectors import tenant_stream_lag
 
 from control_plane.console.access import staff_view
 from control_plane.console.forms import OnboardingForm, TenantFilterForm
@@ -17,6 +16,7 @@ from provisioning.errors import NothingToRetry
 from provisioning.models import ProvisioningRun
 from provisioning.selectors import tenant_runs
 from provisioning.services import retry_onboarding, start_offboarding
+from resale.streams.selectors import tenant_stream_lag
 from tenants.errors import InvalidTenantTransition, SlugTaken
 from tenants.models import Membership, Tenant
 from tenants.services import tenant_resume, tenant_suspend

@@ -13,14 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from httpkit.usage import usage_per_day
-from resale.errors import InvalidCursor, NotFound
-from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
-from resale.listings.selectors import Page as ListingPage
-from resale.listings.selectors import listing_get, listing_list
-from resale.listings.services import listing_update, listing_withdraw
-from resale.orders.selectors import order_get
-from resale.tenancy import TenantRoute, tenant_route
 
 from control_plane.console.access import ADMIN, TenantAccess, tenant_view
 from control_plane.console.charts import day_bar_chart
@@ -48,6 +40,14 @@ from control_plane.console.services import (
     invitation_withdraw,
 )
 from control_plane.console.show_once import secret_keep, secret_take
+from httpkit.usage import usage_per_day
+from resale.errors import InvalidCursor, NotFound
+from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
+from resale.listings.selectors import Page as ListingPage
+from resale.listings.selectors import listing_get, listing_list
+from resale.listings.services import listing_update, listing_withdraw
+from resale.orders.selectors import order_get
+from resale.tenancy import TenantRoute, tenant_route
 from tenants.api_keys import api_key_issue, api_key_revoke
 from tenants.errors import LastAdmin
 from tenants.models import Membership

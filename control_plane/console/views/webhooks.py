@@ -9,6 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from control_plane.console.access import ADMIN, TenantAccess, tenant_view
+from control_plane.console.forms import DeliveryFilterForm, WebhookForm
+from control_plane.console.services import console_actor
+from control_plane.console.show_once import secret_keep, secret_take
 from resale.models import WebhookSubscription
 from resale.ratelimit.limiter import RateLimited
 from resale.webhooks.errors import (
@@ -27,11 +32,6 @@ from resale.webhooks.services import (
     webhook_subscriptions_list,
     webhook_test_send,
 )
-
-from control_plane.console.access import ADMIN, TenantAccess, tenant_view
-from control_plane.console.forms import DeliveryFilterForm, WebhookForm
-from control_plane.console.services import console_actor
-from control_plane.console.show_once import secret_keep, secret_take
 from tenants.tiers import tier_policy
 
 ADMINS = frozenset({ADMIN})

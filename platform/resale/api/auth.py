@@ -5,12 +5,12 @@ and nothing in the path or body is ever consulted to choose a tenant.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from httpkit.request_context import bind_tenant_to_request_context
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from httpkit.request_context import bind_tenant_to_request_context
 from tenants.api_keys import ApiKeyPrincipal, resolve_api_key
 from tenants.models import Tenant
 

@@ -7,7 +7,6 @@ Views subclass ``TenantAPIView`` and read ``self.route`` (the tenant's bound tab
 import io
 
 from django.conf import settings
-from httpkit.problems import ProblemError
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from httpkit.problems import ProblemError
 from resale.api.auth import ApiKeyAuthentication, TenantIsServing
 from resale.errors import as_unavailable, is_transient_dynamodb_error
 from resale.ratelimit.costs import request_cost

@@ -5,11 +5,11 @@ import logging
 from django.core.validators import URLValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from drf_spectacular.utils import extend_schema
-from httpkit.problems import problem_response
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from httpkit.problems import problem_response
 from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer, represent
 from resale.errors import is_transient_dynamodb_error

@@ -3,6 +3,7 @@ speed), the error responses its operations share, and a hook that gives every op
 planes each problem-details error its shape or plane can answer."""
 
 from drf_spectacular.utils import OpenApiParameter
+
 from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 
 REDIRECT_PATH = {

@@ -1,6 +1,6 @@
 """The hash chain's format, shared with the standalone verifier auditors run (``verify_history``).
 
-Chain version 2 (every event appended now): an event's ``hash`` is the lowercase hex SHA-256 of
+Chain version 2 (the version every append writes): an event's ``hash`` is the lowercase hex SHA-256 of
 the RFC 8785 (JCS) serialisation of the event exactly as the audit API returns it, without its
 ``hash`` member; ``old`` and ``new`` are stored as their RFC 8785 text, so what the API parses
 back is what was hashed. Version 1 events (no ``chain_version`` stored) keep their original

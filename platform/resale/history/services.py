@@ -24,7 +24,6 @@ data trimmed before it was read) becomes a ``GAP`` event of its own (``history_g
 
 import hashlib
 import logging
-import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from resale.backoff import backoff_delay
 from resale.history.chain import CHAIN_VERSION, GENESIS_HASH, canonical_json, event_hash, hashable
 from resale.privacy.sealing import history_images
 from resale.streams.records import EXPIRE, GAP, INSERT, MODIFY, StreamRecord
@@ -333,7 +333,7 @@ def _append(client, table: str, entries: list[_Entry]) -> AppendResult:
             attempts += 1
             if attempts >= MAX_ATTEMPTS:
                 raise HistoryAppendFailed(f"history head of {table} contended") from exc
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempts)))
+            time.sleep(backoff_delay(attempts, base=0.005, cap=0.2))
             continue
         appended.extend(event for _, event in chained)
         _known_heads[table] = (chained[-1][1]["seq"], chained[-1][1]["hash"])

@@ -17,17 +17,6 @@ from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVer
 from resale.money import InvalidMoney, amount_normalize
 from resale.tenancy import TenantRoute
 
-EDITABLE_FIELDS = (
-    "seller_id",
-    "title",
-    "description",
-    "category",
-    "condition",
-    "price",
-    "currency",
-    "attributes",
-)
-
 
 class ListingStatus:
     ACTIVE = "active"

@@ -8,8 +8,8 @@ import re
 import uuid
 
 from django.conf import settings
-from httpkit.problems import ProblemError
 
+from httpkit.problems import ProblemError
 from resale.errors import NotFound
 from resale.listings.errors import ListingNotAvailable
 from resale.listings.selectors import listing_get

@@ -8,8 +8,8 @@ from django.core import signing
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from httpkit.problems import problem_response
 
+from httpkit.problems import problem_response
 from resale.media.storage import LocalMediaStorage, local_upload_claim, media_storage
 
 

@@ -17,6 +17,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from resale.backoff import backoff_delay
 from resale.clock import utc_now
 from resale.errors import NotFound, is_transient_dynamodb_error
 from resale.ids import plausible_id
@@ -143,7 +144,7 @@ def order_submit(
             if is_transient_dynamodb_error(exc):
                 raise
             # Lost a race (listing taken, key used, or a conflicting transaction): re-read and decide.
-            time.sleep(0.005 * (attempt + 1))
+            time.sleep(backoff_delay(attempt, base=0.005, cap=0.05))
             continue
         return order, True
     raise OrderContention("The listing is being bought right now; retry shortly.")

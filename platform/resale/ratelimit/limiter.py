@@ -30,9 +30,9 @@ from threading import Lock
 
 import redis
 from django.conf import settings
-from httpkit.problems import ProblemError, ServiceUnavailable
 from rest_framework import status
 
+from httpkit.problems import ProblemError, ServiceUnavailable
 from tenants.tiers import TierPolicy
 
 TOKEN_BUCKET = """

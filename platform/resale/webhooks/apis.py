@@ -1,11 +1,11 @@
 """Webhooks of the caller's tenant: register (secret shown once), list, delete, deliveries, redrive, test."""
 
 from drf_spectacular.utils import extend_schema
-from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from resale.api.base import TenantAPIView
 from resale.api.schema import RETRY_AFTER, TENANT_API_BODY_ERRORS, TENANT_API_ERRORS
 from resale.api.serializers import RequestSerializer

@@ -1,5 +1,6 @@
-from httpkit.problems import ProblemError
 from rest_framework import status
+
+from httpkit.problems import ProblemError
 
 
 class WebhookNotFound(ProblemError):

@@ -1,16 +1,18 @@
 """Webhook subscriptions and deliveries: register, fan out from the streams, deliver, redrive.
 
 A delivery row is created once per (subscription, event) inside the consumer's handling of a
-record, so a record applied twice makes one delivery. Its task is enqueued after commit; the
-consumer also re-enqueues deliveries whose task went missing (``webhook_deliveries_requeue``),
-so a crash between commit and enqueue delays a delivery but never loses it.
+record, so a record applied twice makes one delivery. Its task is enqueued after commit; a
+sweep that Celery beat runs every ``WEBHOOK_REQUEUE_SWEEP_SECONDS`` re-enqueues deliveries whose
+task went missing (``webhook_deliveries_requeue``), so a crash between commit and enqueue delays
+a delivery but never loses it.
 
-An attempt holds no transaction or row lock while it waits on the receiver: it claims the
-delivery in one short transaction (a token, valid for the timeout plus a margin, and one more
-attempt counted), sends with no transaction open, then records the outcome only if its claim
-still holds. A second task for the same delivery finds the claim and waits; a worker killed
-mid-send leaves a claim that lapses, and the delivery is sent again (at least once, with the
-same ``webhook-id`` for the receiver to drop the duplicate).
+An attempt holds no transaction or row lock while it waits on the receiver: one conditional
+UPDATE claims the delivery (a token, valid for the timeout plus a margin, and one more attempt
+counted) only if it is pending, due and unclaimed; the POST goes out with no transaction open;
+a conditional UPDATE on the token records the outcome only if the claim still holds. Of several
+tasks racing for one delivery one claims it and the others wait; a worker killed mid-send
+leaves a claim that lapses, and the delivery is sent again (at least once, with the same
+``webhook-id`` for the receiver to drop the duplicate).
 
 Retries: exponential backoff with full jitter, ``WEBHOOK_RETRY_BASE_SECONDS * 2**attempt``
 capped at ``WEBHOOK_RETRY_MAX_SECONDS``; after ``WEBHOOK_MAX_ATTEMPTS`` failures the delivery is
@@ -22,16 +24,16 @@ deliveries and redrives share a bucket of ``webhook_sends_per_minute``.
 
 import json
 import logging
-import random
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from resale.backoff import backoff_delay
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.ratelimit.limiter import rate_limit_enforce
 from resale.webhooks.errors import (
@@ -195,39 +197,53 @@ def webhook_delivery_redrive(*, tenant_slug: str, policy: TierPolicy, delivery_i
 
 
 def retry_delay(attempts: int) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempts)], at least base/2."""
-    ceiling = min(settings.WEBHOOK_RETRY_MAX_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS * 2**attempts)
-    return max(settings.WEBHOOK_RETRY_BASE_SECONDS / 2, random.uniform(0, ceiling))
+    """Full-jitter exponential backoff from the webhook settings, at least half the base."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    return backoff_delay(attempts, base=base, cap=settings.WEBHOOK_RETRY_MAX_SECONDS, floor=base / 2)
 
 
 def _attempt_claim(delivery_id: str) -> tuple[WebhookDelivery | None, float | None]:
-    """In one short transaction: the delivery to send now (claimed, one more attempt counted), or
-    none and how long until it may be due (``None``: it never will)."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .select_related("subscription")
-            .filter(id=delivery_id)
-            .first()
+    """The delivery to send now, claimed by one conditional UPDATE with one more attempt counted;
+    or none and how long until it may be due (``None``: it never will)."""
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(id=delivery_id).first()
+    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+        return None, None
+    if delivery.subscription.deleted_at is not None:
+        WebhookDelivery.objects.filter(id=delivery_id, status=WebhookDelivery.Status.PENDING).update(
+            status=WebhookDelivery.Status.DEAD, last_error="webhook deleted", updated_at=timezone.now()
         )
-        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
-            return None, None
-        now = timezone.now()
-        busy_until = max(filter(None, [delivery.next_attempt_at, delivery.claimed_until]), default=now)
-        if busy_until > now + timedelta(seconds=1):
-            return None, (busy_until - now).total_seconds()
-        if delivery.subscription.deleted_at is not None:
-            delivery.status = WebhookDelivery.Status.DEAD
-            delivery.last_error = "webhook deleted"
-            delivery.save(update_fields=["status", "last_error", "updated_at"])
-            return None, None
-        delivery.claim_token = secrets.token_hex(16)
-        delivery.claimed_until = now + timedelta(
-            seconds=settings.WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS
-        )
-        delivery.attempts += 1
-        delivery.save(update_fields=["claim_token", "claimed_until", "attempts", "updated_at"])
+        return None, None
+    now = timezone.now()
+    due = now + timedelta(seconds=1)
+    token = secrets.token_hex(16)
+    claimed = WebhookDelivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due),
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=due),
+        id=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+    ).update(
+        claim_token=token,
+        claimed_until=now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS),
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        return None, _seconds_until_free(delivery_id, now)
+    delivery.refresh_from_db(fields=["claim_token", "claimed_until", "attempts"])
     return delivery, None
+
+
+def _seconds_until_free(delivery_id: str, now: datetime) -> float | None:
+    """How long until a delivery someone else holds (or that is not due) may be tried again."""
+    row = (
+        WebhookDelivery.objects.filter(id=delivery_id, status=WebhookDelivery.Status.PENDING)
+        .values("next_attempt_at", "claimed_until")
+        .first()
+    )
+    if row is None:
+        return None
+    busy_until = max(filter(None, [row["next_attempt_at"], row["claimed_until"]]), default=now)
+    return max(1.0, (busy_until - now).total_seconds())
 
 
 def _send(delivery: WebhookDelivery) -> SendOutcome:
@@ -249,32 +265,32 @@ def _send(delivery: WebhookDelivery) -> SendOutcome:
 
 
 def _attempt_record(claimed: WebhookDelivery, outcome: SendOutcome) -> float | None:
-    """Records the outcome if the claim still holds; returns the delay before the next try, if any."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .filter(id=claimed.id, claim_token=claimed.claim_token, status=WebhookDelivery.Status.PENDING)
-            .first()
+    """Records the outcome by conditional UPDATEs on the claim's token (nothing when the claim
+    lapsed and another attempt took over); returns the delay before the next try, if any."""
+    now = timezone.now()
+    mine = WebhookDelivery.objects.filter(
+        id=claimed.id, claim_token=claimed.claim_token, status=WebhookDelivery.Status.PENDING
+    )
+    released = {
+        "claim_token": "",
+        "claimed_until": None,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+        "updated_at": now,
+    }
+    if outcome.delivered:
+        mine.update(
+            **released, status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None
         )
-        if delivery is None:
-            return None
-        delivery.claim_token = ""
-        delivery.claimed_until = None
-        delivery.last_status_code = outcome.status_code
-        delivery.last_error = outcome.error
-        delay = None
-        if outcome.delivered:
-            delivery.status = WebhookDelivery.Status.SUCCEEDED
-            delivery.delivered_at = timezone.now()
-            delivery.next_attempt_at = None
-        elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            delivery.status = WebhookDelivery.Status.DEAD
-            delivery.next_attempt_at = None
-            logger.warning("webhook delivery dead", extra={"delivery": delivery.id, "error": outcome.error})
-        else:
-            delay = retry_delay(delivery.attempts)
-            delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        delivery.save()
+        return None
+    if mine.filter(attempts__gte=settings.WEBHOOK_MAX_ATTEMPTS).update(
+        **released, status=WebhookDelivery.Status.DEAD, next_attempt_at=None
+    ):
+        logger.warning("webhook delivery dead", extra={"delivery": claimed.id, "error": outcome.error})
+        return None
+    delay = retry_delay(claimed.attempts)
+    if not mine.update(**released, next_attempt_at=now + timedelta(seconds=delay)):
+        return None
     return delay
 
 

@@ -5,10 +5,10 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
-from resale.models import WebhookSubscription
-from resale.tables import TENANT_TABLE_MODELS
 
 from control_plane.console.models import Invitation
+from resale.models import WebhookSubscription
+from resale.tables import TENANT_TABLE_MODELS
 from tenants.api_keys import api_key_issue
 from tenants.models import ApiKey, Membership
 

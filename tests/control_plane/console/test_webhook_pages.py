@@ -4,10 +4,10 @@ import re
 
 import pytest
 from django.urls import reverse
-from resale.models import WebhookDelivery, WebhookSubscription
-from resale.webhooks.services import webhook_subscription_create, webhook_test_send
 from standardwebhooks import Webhook
 
+from resale.models import WebhookDelivery, WebhookSubscription
+from resale.webhooks.services import webhook_subscription_create, webhook_test_send
 from tenants.tiers import tier_policy
 
 pytestmark = pytest.mark.django_db

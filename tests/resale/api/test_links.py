@@ -2,8 +2,8 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from resale.tenancy import tenant_route
 
+from resale.tenancy import tenant_route
 from tenants.services import tenant_suspend
 from tenants.tiers import TIERS
 

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 import urllib3
-from resale.tenancy import tenant_route
 
+from resale.tenancy import tenant_route
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [

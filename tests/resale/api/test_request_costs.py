@@ -30,6 +30,7 @@ def test_racing_expensive_requests_never_take_more_than_the_bucket_holds(unique_
 
     import redis
     from django.conf import settings
+
     from resale.ratelimit.limiter import RateLimited, bucket_key, rate_limit_enforce
 
     slug = unique_slug("rl-cost")

@@ -5,8 +5,9 @@ import threading
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from resale.api.serializers import RequestSerializer
 from rest_framework import serializers
+
+from resale.api.serializers import RequestSerializer
 
 
 class Address(serializers.Serializer):

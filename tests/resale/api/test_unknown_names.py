@@ -9,8 +9,8 @@ import dataclasses
 import secrets
 
 import pytest
-from resale import tenancy
 
+from resale import tenancy
 from tenants import api_keys
 from tenants.lookup_cache import LookupCache
 from tenants.tiers import TIERS

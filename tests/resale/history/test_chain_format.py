@@ -4,6 +4,7 @@ import random
 
 import pytest
 import rfc8785
+
 from resale.history.verify_history import canonical_bytes
 
 AWKWARD = [

@@ -11,14 +11,14 @@ import zipfile
 import pytest
 import rfc8785
 from joserfc.jwk import KeySet, OKPKey
+from rest_framework.test import APIClient
+
 from resale.binding import tenant_dynamodb_client
 from resale.history import checkpoints
 from resale.history.exports import history_evidence_bundle
 from resale.history.services import EVENTS_CHAIN, HEAD_CHAIN
 from resale.history.verification import history_verify
 from resale.history.verify_history import checkpoint_claims
-from rest_framework.test import APIClient
-
 from tests.resale.factories import api_client_for, drain, in_process_consumer, listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]

@@ -3,8 +3,8 @@ import json
 
 import pytest
 from django.core.management import call_command
-from resale.history.exports import history_export
 
+from resale.history.exports import history_export
 from tests.resale.factories import drain, in_process_consumer, listing_create, models_of, order_create
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]

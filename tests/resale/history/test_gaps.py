@@ -6,9 +6,9 @@ import time
 import pytest
 import rfc8785
 from botocore.exceptions import ClientError
+
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
-
 from tests.resale.factories import (
     api_client_for,
     drain,
@@ -121,13 +121,13 @@ def test_a_consumer_back_after_its_records_were_trimmed_records_a_gap_naming_sha
     listing_create(models)
     before = in_process_consumer("before")
     drain(before)
-    before.release_all()
+    before.leases.release_all()
     shard = StreamShard.objects.get(tenant_slug=tenant.slug, table_role="listings")
     listing_create(models)
 
     back = in_process_consumer("back")
-    tenant_streams = back._streams
-    back._streams = lambda slug: TrimmedStream(tenant_streams(slug))
+    tenant_streams = back.reader._streams
+    back.reader._streams = lambda slug: TrimmedStream(tenant_streams(slug))
     drain(back)
 
     events = _events(models)

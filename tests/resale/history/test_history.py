@@ -1,10 +1,10 @@
 import json
 
 import pytest
+
 from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import HistoryFilter, history_iter
 from resale.history.verification import history_verify
-
 from tests.resale.factories import (
     drain,
     in_process_consumer,

@@ -6,12 +6,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pynamodb.constants import ITEM
 from pynamodb.exceptions import PutError
+
 from resale.api.listings import ListingOutputSerializer
 from resale.api.serializers import represent
 from resale.listings import services
 from resale.listings.services import listing_create
 from resale.tenancy import forget_tenant_routes, tenant_route
-
 from tests.lossy_proxy import LossyProxy
 from tests.resale.conftest import listing_body
 

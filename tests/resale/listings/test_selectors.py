@@ -1,9 +1,9 @@
 """listing_list's text filter and its unfiltered scan (the console's "any status")."""
 
 import pytest
+
 from resale.listings.selectors import listing_list
 from resale.tenancy import tenant_route
-
 from tests.resale.factories import listing_create, models_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ddblocal]

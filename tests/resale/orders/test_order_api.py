@@ -4,8 +4,8 @@ import json
 import logging
 
 import pytest
-from resale.tenancy import tenant_route
 
+from resale.tenancy import tenant_route
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db, pytest.mark.usefixtures("purge_order_queue")]
@@ -144,6 +144,7 @@ def test_cancel_once_shipping_has_started_is_409(tenant_api):
 def lose_first_transaction_response(monkeypatch) -> list:
     """DynamoDB applies the next transaction, then its response is lost (a read timeout)."""
     from botocore.exceptions import ReadTimeoutError
+
     from resale.dynamodb_wire import DynamoDBWire
 
     send = DynamoDBWire._send

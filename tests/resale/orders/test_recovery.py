@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 from kombu.exceptions import OperationalError
+
 from resale.orders.recovery import stalled_orders_requeue
 from resale.orders.workflow import order_advance
 from resale.tenancy import tenant_route
-
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [

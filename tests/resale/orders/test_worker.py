@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from resale.tenancy import tenant_route
 
 from control_plane.celery import app
+from resale.tenancy import tenant_route
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [

@@ -3,11 +3,11 @@
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
+
 from resale.orders.tasks import order_workflow
 from resale.orders.workflow import charge_order, notify_buyer, order_advance, status_message_id
 from resale.providers.payment import payment_charge
 from resale.tenancy import tenant_route
-
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [

@@ -3,6 +3,7 @@
 import pytest
 from pynamodb.attributes import MapAttribute, UnicodeAttribute
 from pynamodb.models import Model
+
 from resale.privacy.declarations import Privacy, keepable_image, ordinary, undeclared_attributes
 from resale.privacy.sealing import RECORD_SCHEMAS
 from resale.tables import TENANT_TABLE_MODELS, Order

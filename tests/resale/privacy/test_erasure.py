@@ -6,11 +6,11 @@ import io
 import json
 
 import pytest
+
 from resale.binding import tenant_dynamodb_client
 from resale.history.exports import history_export
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_subscription_create
-
 from tenants.tiers import tier_policy
 from tests.resale.conftest import listing_body, order_body
 from tests.resale.factories import api_client_for, drain, in_process_consumer, models_of

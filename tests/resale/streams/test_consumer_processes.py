@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
 from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import history_iter
 from resale.history.services import read_head
 from resale.history.verification import history_verify
 from resale.models import StreamShard
-
 from tests.dynamodb_local import free_port
 from tests.resale.factories import (
     link_and_click_create,

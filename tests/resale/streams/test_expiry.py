@@ -3,10 +3,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from resale.history.selectors import HistoryFilter, history_iter
 from resale.history.verification import history_verify
 from resale.streams.records import EXPIRE, REMOVE, classify_event
-
 from tests.dynamodb_local import DynamoDBLocal
 from tests.resale.factories import drain, in_process_consumer, models_of
 

@@ -3,10 +3,12 @@
 import time
 
 import pytest
-from resale.history.selectors import history_iter
-from resale.streams.consumer import ConsumerOptions, OwnedShard, ShardStreamConsumer
-from resale.streams.wake import wake_notes
 
+from resale.history.selectors import history_iter
+from resale.streams.consumer import ShardStreamConsumer
+from resale.streams.options import ConsumerOptions
+from resale.streams.owned_shard import OwnedShard
+from resale.streams.wake import wake_notes
 from tests.resale.factories import listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]

@@ -11,6 +11,8 @@ import boto3
 import pulumi
 import pytest
 from django.conf import settings
+
+from provisioning.program.consumer_archive import consumer_archive
 from resale.binding import local_access_key_id, tenant_streams_client
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
@@ -18,8 +20,6 @@ from resale.models import SearchDocument, WebhookDelivery
 from resale.privacy.selectors import personal_data_view
 from resale.streams.effects_queue import stream_effects_receive
 from resale.webhooks.services import webhook_subscription_create
-
-from provisioning.program.consumer_archive import consumer_archive
 from tenants.tiers import tier_policy
 from tests.resale.factories import (
     drain,

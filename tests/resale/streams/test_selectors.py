@@ -1,8 +1,8 @@
 """The consumers' progress read back from PostgreSQL: leases, lag at the last checkpoint, unread shards."""
 
 import pytest
-from resale.streams.selectors import stream_lag_by_tenant, tenant_stream_lag
 
+from resale.streams.selectors import stream_lag_by_tenant, tenant_stream_lag
 from tests.resale.factories import shard_state
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from resale.webhooks.services import webhook_subscription_create, webhook_test_send
 
+from resale.webhooks.services import webhook_subscription_create, webhook_test_send
 from tenants.tiers import tier_policy
 
 

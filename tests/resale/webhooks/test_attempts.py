@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
+
 from resale.models import WebhookDelivery
-from resale.webhooks.services import webhook_delivery_attempt
+from resale.webhooks.services import webhook_delivery_attempt, webhook_subscription_delete
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,3 +138,14 @@ def test_a_receiver_that_trickles_its_answer_holds_an_attempt_no_longer_than_the
     assert elapsed < 2, f"the attempt took {elapsed:.1f} s"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error) == ("pending", "timed out (curl 28)")
+
+
+def test_a_delivery_of_a_deleted_webhook_ends_dead_without_a_post(receiver, test_delivery):
+    server = receiver()
+    hook, delivery = test_delivery(server.url)
+    webhook_subscription_delete(tenant_slug=hook.tenant_slug, webhook_id=hook.id)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.id) is None
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error, delivery.attempts) == ("dead", "webhook deleted", 0)
+    assert server.requests == []

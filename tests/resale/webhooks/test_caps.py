@@ -5,11 +5,11 @@ import threading
 
 import pytest
 from django.db import connection
+
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.ratelimit.limiter import RateLimited
 from resale.webhooks.errors import WebhookLimitReached
 from resale.webhooks.services import webhook_subscription_create, webhook_test_send
-
 from tenants.tiers import tier_policy
 from tests.resale.factories import api_client_for
 

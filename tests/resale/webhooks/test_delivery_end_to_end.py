@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from resale.models import WebhookDelivery
-from resale.webhooks.services import webhook_subscription_create
 from standardwebhooks import Webhook
 
+from resale.models import WebhookDelivery
+from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
 from tests.resale.factories import listing_create, models_of, order_create
 from tests.resale.webhooks.receiver import Receiver

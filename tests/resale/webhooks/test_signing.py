@@ -10,9 +10,10 @@ import time
 
 import pytest
 from django.apps import apps
+from standardwebhooks import Webhook, WebhookVerificationError
+
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.webhooks.signing import webhook_secret_new, webhook_signed_headers
-from standardwebhooks import Webhook, WebhookVerificationError
 
 migration = importlib.import_module("resale.migrations.0004_webhook_standard_webhooks")
 

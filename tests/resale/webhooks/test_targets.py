@@ -9,11 +9,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from resale.models import WebhookDelivery
 from resale.webhooks.errors import WebhookTargetRefused
 from resale.webhooks.services import webhook_delivery_attempt
 from resale.webhooks.targets import webhook_target_check, webhook_target_resolve
-
 from tests.resale.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.django_db

@@ -1,11 +1,11 @@
 import time
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
 from resale.models import StreamShard, WebhookDelivery
 from resale.webhooks.errors import WebhookDeliveryNotFound
 from resale.webhooks.services import retry_delay, webhook_delivery_attempt, webhook_delivery_redrive
-from standardwebhooks import Webhook, WebhookVerificationError
-
 from tenants.tiers import tier_policy
 from tests.resale.factories import (
     api_client_for,

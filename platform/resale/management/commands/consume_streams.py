@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from prometheus_client import start_http_server
 
-from resale.streams.consumer import ConsumerOptions, ShardStreamConsumer
+from resale.streams.consumer import ShardStreamConsumer
+from resale.streams.options import ConsumerOptions
 
 
 class Command(BaseCommand):

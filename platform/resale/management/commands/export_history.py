@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from resale.history.exports import history_export
-from resale.streams.tenancy import consumed_tenants
+from resale.streams.consumed_tenants import consumed_tenants
 
 
 class Command(BaseCommand):

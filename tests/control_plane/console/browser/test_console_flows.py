@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from httpkit.usage import usage_record
 from playwright.sync_api import expect
 
 from control_plane.console.selectors import tenant_tables
+from httpkit.usage import usage_record
 from tenants.models import ApiKey, Membership, Tenant
 from tests.control_plane.console.browser.conftest import SCREENSHOTS, sign_in
 from tests.control_plane.console.history import history_write
