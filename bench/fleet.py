@@ -35,57 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+from onboarding import Api, Platform, onboard_one, start, start_platform
+from support.cpu import cpu_seconds, rss_bytes
+from support.paths import VENV_BIN
 
-from onboarding import VENV_BIN, Api, Platform, onboard_one, start, start_platform  # noqa: E402
-
-from tests.program_changes import NEW_INDEX_SITECUSTOMIZE  # noqa: E402
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
-def _tree(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(tree.get(current, []))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and all its descendants, in seconds."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
-
-
-def rss_bytes(pid: int) -> int:
-    total = 0
-    for member in _tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
+from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
 
 def onboard_timed(api: Api, count: int) -> list[float]:
