@@ -21,15 +21,12 @@ database and Redis db of its own, granian, a Celery worker) plus the stream cons
 """
 
 import argparse
-import json
 import os
 import signal
 import statistics
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -66,18 +63,8 @@ class TenantApi(Api):
         super().__init__(base)
         self.key = key
 
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json", "Authorization": f"Api-Key {self.key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Api-Key {self.key}"}
 
 
 def history_lag(api: Api, slug: str) -> float:

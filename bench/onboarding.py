@@ -42,16 +42,17 @@ class Api:
             f"{self.base}{path}",
             method=method,
             data=json.dumps(body).encode() if body is not None else None,
-            headers={
-                "Content-Type": "application/json",
-                **({"Authorization": f"Token {self.token}"} if self.token else {}),
-            },
+            headers={"Content-Type": "application/json", **self.authorization()},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+    def authorization(self) -> dict[str, str]:
+        """The staff token once logged in."""
+        return {"Authorization": f"Token {self.token}"} if self.token else {}
 
     def login(self, username: str, password: str) -> None:
         status, body = self.call("POST", "/control/v1/token", {"username": username, "password": password})
