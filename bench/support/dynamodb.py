@@ -17,6 +17,7 @@ def raw_dynamodb(endpoint: str, config: Config | None = None, slug: str | None =
     """A boto3 client of ``endpoint``; with ``slug``, in that tenant's namespace (its own access key
     id, as ``resale.binding`` signs the tenant's calls)."""
     import boto3
+
     from resale.binding import local_access_key_id
 
     return boto3.client(
