@@ -21,71 +21,22 @@ database and Redis db of its own, granian, a Celery worker) plus the stream cons
 """
 
 import argparse
-import json
 import os
 import signal
 import statistics
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+from onboarding import Api, Platform, onboard_one, start, start_platform
+from support.cpu import cpu_seconds, rss_bytes
+from support.paths import VENV_BIN
 
-from onboarding import VENV_BIN, Api, Platform, onboard_one, start, start_platform  # noqa: E402
-
-from tests.program_changes import NEW_INDEX_SITECUSTOMIZE  # noqa: E402
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
-def _tree(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(tree.get(current, []))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and all its descendants, in seconds."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
-
-
-def rss_bytes(pid: int) -> int:
-    total = 0
-    for member in _tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
+from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
 
 def onboard_timed(api: Api, count: int) -> list[float]:
@@ -112,18 +63,8 @@ class TenantApi(Api):
         super().__init__(base)
         self.key = key
 
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json", "Authorization": f"Api-Key {self.key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Api-Key {self.key}"}
 
 
 def history_lag(api: Api, slug: str) -> float:

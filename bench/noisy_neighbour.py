@@ -1,7 +1,7 @@
 """Does one tenant's flood raise another tenant's latency?
 
 Starts its own in-memory DynamoDB Local, a scratch database and the platform under granian as
-in production (``api_load``'s helpers and ports: do not run both at once), onboards a premium
+in production (the database and Redis db of ``api_load``: do not run both at once), onboards a premium
 tenant, the quiet one, reading its listings at a steady rate, and a standard tenant (50 requests/s
 quota) whose key floods GET listing at each of the given rates. Each rate runs after a run of the
 quiet tenant alone; the bench prints the quiet tenant's p50/p90/p99 alone and during the flood,
@@ -18,39 +18,36 @@ import argparse
 import os
 import statistics
 import threading
-import uuid
 
-import api_load
+import support.paths  # noqa: F401 - puts the project on the import path
 from open_loop import OpenLoopResult, send_at_rate
+from support.dynamodb import raw_dynamodb, start_dynamodb
+from support.items import write_listings
+from support.load import percentile
+from support.onboard import onboard_tenant
+from support.platform_env import platform_env, scratch_database
+from support.processes import stop_process
+from support.server import server_command, start_server
+
+from tests.dynamodb_local import free_port
 
 LISTINGS_PER_TENANT = 25
 FLOOD_CONNECTIONS = 16
 QUIET_CONNECTIONS = 8
 
 
-def onboard(slug: str, tier: str) -> dict:
-    from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.api_keys import api_key_issue
-    from tenants.services import tenant_create
-
-    tenant = tenant_create(slug=slug, name=slug, tier=tier, admin_email=f"a@{slug}.example")
-    run_onboarding(onboarding_run_create(tenant).id)
-    tenant.refresh_from_db()
-    key = api_key_issue(tenant=tenant, name="bench", scopes=["read"]).key
-    return {"key": key, "listings": write_listings(tenant.slug, tenant.resources["tables"]["listings"])}
+def reader(slug: str, tier: str, dynamodb_endpoint: str) -> dict:
+    """An onboarded tenant with a read key and listings to read."""
+    tenant = onboard_tenant(slug, tier, ["read"])
+    raw = raw_dynamodb(dynamodb_endpoint, slug=slug)
+    return {
+        "key": tenant.key,
+        "listings": write_listings(raw, tenant.tables["listings"], LISTINGS_PER_TENANT),
+    }
 
 
-def write_listings(slug: str, table: str) -> list[str]:
-    raw = api_load.raw_dynamodb(slug=slug)
-    ids = [uuid.uuid4().hex for _ in range(LISTINGS_PER_TENANT)]
-    raw.batch_write_item(
-        RequestItems={table: [{"PutRequest": {"Item": api_load.listing_item(i)}} for i in ids]}
-    )
-    return ids
-
-
-def reads_of(tenant: dict):
-    base = f"http://127.0.0.1:{api_load.API_PORT}/api/v1/listings/"
+def reads_of(tenant: dict, port: int):
+    base = f"http://127.0.0.1:{port}/api/v1/listings/"
     headers = [f"Authorization: Api-Key {tenant['key']}"]
     listings = tenant["listings"]
     return lambda n: (base + listings[n % len(listings)], headers)
@@ -60,17 +57,19 @@ def summary(result: OpenLoopResult) -> str:
     ordered = sorted(result.latencies_ms)
     if not ordered:
         return "no answers"
-    p50, p90, p99 = (api_load.percentile(ordered, fraction) for fraction in (0.5, 0.9, 0.99))
+    p50, p90, p99 = (percentile(ordered, fraction) for fraction in (0.5, 0.9, 0.99))
     return f"p50 {p50:5.1f}  p90 {p90:5.1f}  p99 {p99:5.1f} ms"
 
 
-def run_rate(args, quiet: dict, noisy: dict, flood_rate: float) -> None:
-    quiet_reads = reads_of(quiet)
+def run_rate(args, port: int, quiet: dict, noisy: dict, flood_rate: float) -> None:
+    quiet_reads = reads_of(quiet, port)
     alone = send_at_rate(quiet_reads, args.quiet_rate, args.seconds, QUIET_CONNECTIONS)
     flood: list[OpenLoopResult] = []
     rate = flood_rate or 1e6  # 0: as fast as the connections go
     flooding = threading.Thread(
-        target=lambda: flood.append(send_at_rate(reads_of(noisy), rate, args.seconds, FLOOD_CONNECTIONS))
+        target=lambda: flood.append(
+            send_at_rate(reads_of(noisy, port), rate, args.seconds, FLOOD_CONNECTIONS)
+        )
     )
     flooding.start()
     during = send_at_rate(quiet_reads, args.quiet_rate, args.seconds, QUIET_CONNECTIONS)
@@ -96,26 +95,31 @@ def main() -> None:
     parser.add_argument("--quiet-rate", type=float, default=200)
     parser.add_argument("--rates", type=float, nargs="*", default=[500, 1000, 2000, 0])
     args = parser.parse_args()
-    os.environ.update(api_load.ENV)
-    ddb_process = server = None
+    port = free_port()
+    dynamodb = start_dynamodb()
+    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=port)
+    os.environ.update(env)
+    server = None
     try:
-        ddb_process = api_load.start_dynamodb()
-        api_load.prepare_database()
+        scratch_database(env)
         import django
 
         django.setup()
-        quiet, noisy = onboard("quiet", "premium"), onboard("noisy", "standard")
-        server = api_load.start_server(api_load.server_command("granian", 2, 8), 8)
-        send_at_rate(reads_of(quiet), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
+        quiet = reader("quiet", "premium", dynamodb.endpoint)
+        noisy = reader("noisy", "standard", dynamodb.endpoint)
+        server = start_server(
+            server_command(port), port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"}
+        )
+        send_at_rate(reads_of(quiet, port), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
         print(
             f"granian 2 workers x 8 threads; quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
             f"standard tenant (quota 50/s) flooding; {args.seconds:.0f} s per run"
         )
         for rate in args.rates:
-            run_rate(args, quiet, noisy, rate)
+            run_rate(args, port, quiet, noisy, rate)
     finally:
-        api_load.stop(server)
-        api_load.stop(ddb_process)
+        stop_process(server)
+        dynamodb.stop()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ platform already running there (give --username/--password of a staff user).
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
+from support.dynamodb import start_dynamodb
+from support.paths import LOGS, ROOT, VENV_BIN
+from support.platform_env import platform_env, scratch_database
+from support.processes import start_process, stop_process, wait_until
+from support.server import server_command, start_server
 
 
 class Api:
@@ -40,16 +42,17 @@ class Api:
             f"{self.base}{path}",
             method=method,
             data=json.dumps(body).encode() if body is not None else None,
-            headers={
-                "Content-Type": "application/json",
-                **({"Authorization": f"Token {self.token}"} if self.token else {}),
-            },
+            headers={"Content-Type": "application/json", **self.authorization()},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+    def authorization(self) -> dict[str, str]:
+        """The staff token once logged in."""
+        return {"Authorization": f"Token {self.token}"} if self.token else {}
 
     def login(self, username: str, password: str) -> None:
         status, body = self.call("POST", "/control/v1/token", {"username": username, "password": password})
@@ -87,35 +90,10 @@ def summary(label: str, seconds: list[float]) -> str:
     )
 
 
-def wait_until(check, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def start(stack: ExitStack, command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    out = log.open("wb")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-    def stop() -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
-        out.close()
-
-    stack.callback(stop)
+    """Starts ``command``, to be stopped when ``stack`` closes."""
+    process = start_process(command, env, log)
+    stack.callback(stop_process, process)
     return process
 
 
@@ -129,55 +107,47 @@ class Platform:
 
 
 def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer: bool = False) -> Platform:
-    logs = ROOT / ".local" / "bench"
-    logs.mkdir(parents=True, exist_ok=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    dynamodb = start_dynamodb(port=args.dynamodb_port)
+    stack.callback(dynamodb.stop)
     env = {
         **os.environ,
-        "POSTGRES_DB": args.database,
-        "REDIS_URL": args.redis_url,
-        "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{args.dynamodb_port}",
-        "DYNAMODB_LOCAL_PORT": str(args.dynamodb_port),
-        "OFFBOARDING_EXPORT_DIR": str(logs / "exports"),
-        "LOG_LEVEL": "WARNING",
+        **platform_env(
+            dynamodb_endpoint=dynamodb.endpoint,
+            api_port=args.port,
+            database=args.database,
+            redis_url=args.redis_url,
+        ),
+        "OFFBOARDING_EXPORT_DIR": str(LOGS / "exports"),
         "DJANGO_SUPERUSER_USERNAME": "bench-staff",
         "DJANGO_SUPERUSER_PASSWORD": "bench-staff-password",
         "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
     }
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
+    scratch_database(env)
     subprocess.run(["redis-cli", "-u", args.redis_url, "flushdb"], check=True, stdout=subprocess.DEVNULL)
     manage = [str(VENV_BIN / "python"), "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True)
 
-    processes = {
-        "dynamodb": start(stack, ["scripts/dynamodb-local.sh", "--in-memory"], env, logs / "dynamodb.log")
-    }
-    processes["web"] = start(
-        stack,
-        [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(args.port),
-         "--workers", "2", "--blocking-threads", "8", "control_plane.wsgi:application"],
-        env,
-        logs / "web.log",
-    )  # fmt: skip
+    web = start_server(server_command(args.port), args.port, env, LOGS / "web.log")
+    stack.callback(stop_process, web)
+    processes = {"dynamodb": dynamodb.process.pid, "web": web.pid}
     processes["worker"] = start(
         stack,
         [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "-Q", "provisioning",
          "--loglevel", "WARNING", "--concurrency", str(args.worker_concurrency),
          "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
         env,
-        logs / "worker.log",
-    )  # fmt: skip
+        LOGS / "worker.log",
+    ).pid  # fmt: skip
     if with_consumer:
         processes["consumer"] = start(
-            stack, [*manage, "consume_streams"], {**env, "STREAMS_METRICS_PORT": "0"}, logs / "consumer.log"
-        )
+            stack, [*manage, "consume_streams"], {**env, "STREAMS_METRICS_PORT": "0"}, LOGS / "consumer.log"
+        ).pid
     api = Api(f"http://127.0.0.1:{args.port}")
-    wait_until(lambda: api.call("GET", "/healthz")[0] == 200, "the web server")
     wait_until(lambda: api.call("GET", "/readyz")[0] == 200, "DynamoDB, PostgreSQL and Redis to be ready")
     api.login("bench-staff", "bench-staff-password")
-    print(f"started the platform on 127.0.0.1:{args.port} (logs in {logs})")
-    return Platform(api=api, env=env, logs=logs, processes={name: p.pid for name, p in processes.items()})
+    print(f"started the platform on 127.0.0.1:{args.port} (logs in {LOGS})")
+    return Platform(api=api, env=env, logs=LOGS, processes=processes)
 
 
 def main() -> None:

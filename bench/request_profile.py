@@ -1,12 +1,13 @@
 """Where the API server's CPU goes for one request: the WSGI application called in-process.
 
-Starts its own in-memory DynamoDB Local and a scratch database (as ``api_load.py``, whose
-helpers, database and Redis db it shares, so do not run both at once), onboards one tenant, then calls the
-WSGI application directly (no HTTP server) for each endpoint: prints the CPU milliseconds per
-request of this process beside the same DynamoDB calls made with raw boto3, and, with
-``--profile``, the functions that took the most time under cProfile.
+Starts its own in-memory DynamoDB Local and a scratch database (the database and Redis db of
+``api_load.py``, so do not run both at once), onboards one tenant, then calls the WSGI
+application directly (no HTTP server) for each endpoint of ``api_endpoints.ENDPOINTS``: prints the
+CPU milliseconds per request of this process beside the same DynamoDB calls made with raw boto3,
+and, with ``--profile``, the functions that took the most time under cProfile.
 
-    .venv/bin/python bench/request_profile.py [--requests 2000] [--profile 'get listing']
+    .venv/bin/python bench/request_profile.py [--requests 2000] [--only redirect ...]
+        [--profile 'get listing']
 """
 
 import argparse
@@ -17,23 +18,29 @@ import os
 import pstats
 import sys
 import time
-import uuid
 from collections.abc import Callable
+from functools import partial
 
-import api_load
+import support.paths  # noqa: F401 - puts the project on the import path
+from api_endpoints import Fleet, Send, endpoints_named
+from support.dynamodb import raw_dynamodb, start_dynamodb
+from support.onboard import onboard_tenant
+from support.platform_env import platform_env, scratch_database
+
+from tests.dynamodb_local import free_port
 
 
-def wsgi_caller(application, key: str) -> Callable[..., int]:
-    """Calls ``application`` as gunicorn would, returning the status code."""
+def wsgi_sender(application, port: int) -> Send:
+    """Calls ``application`` as a WSGI server would, returning the status code."""
 
-    def call(method: str, path: str, body: bytes = b"", **headers: str) -> int:
+    def send(method: str, path: str, headers: dict[str, str], body: bytes) -> int:
         status_line = []
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": str(api_load.API_PORT),
+            "SERVER_PORT": str(port),
             "SERVER_PROTOCOL": "HTTP/1.1",
             "REMOTE_ADDR": "127.0.0.1",
             "wsgi.url_scheme": "http",
@@ -44,105 +51,70 @@ def wsgi_caller(application, key: str) -> Callable[..., int]:
             "wsgi.run_once": False,
             "wsgi.version": (1, 0),
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Api-Key {key}",
             "HTTP_USER_AGENT": "profile",
         }
         if body:
-            environ["CONTENT_TYPE"] = "application/json"
             environ["CONTENT_LENGTH"] = str(len(body))
         for name, value in headers.items():
-            environ[f"HTTP_{name.upper()}"] = value
+            key = name.upper().replace("-", "_")
+            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
         chunks = application(environ, lambda status, headers, exc_info=None: status_line.append(status))
         b"".join(chunks)
         if hasattr(chunks, "close"):
             chunks.close()
         return int(status_line[0].split()[0])
 
-    return call
+    return send
 
 
-def cpu_ms_per_call(call: Callable[[int], None], count: int) -> float:
+def cpu_ms_per_call(call: Callable[[int], bool], count: int) -> float:
     started = time.process_time()
     for n in range(count):
-        call(n)
+        if not call(n):
+            raise RuntimeError(f"call {n} failed")
     return (time.process_time() - started) * 1000 / count
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--only", nargs="*", default=None, help="endpoints to measure, e.g. redirect")
     parser.add_argument("--profile", nargs="*", default=[], help="endpoints to profile, e.g. 'get listing'")
     parser.add_argument("--top", type=int, default=35)
     args = parser.parse_args()
-    os.environ.update(api_load.ENV)
-    ddb_process = None
+    endpoints = endpoints_named(args.only)
+
+    api_port = free_port()
+    dynamodb = start_dynamodb()
+    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=api_port)
+    os.environ.update(env)
     try:
-        ddb_process = api_load.start_dynamodb()
-        api_load.prepare_database()
+        scratch_database(env)
         import django
 
         django.setup()
         lift_premium_quota()
         from control_plane.wsgi import application
-        from provisioning.onboarding import onboarding_run_create, run_onboarding
-        from tenants.api_keys import api_key_issue
-        from tenants.services import tenant_create
 
-        tenant = tenant_create(slug="profile", name="profile", tier="premium", admin_email="a@p.example")
-        run_onboarding(onboarding_run_create(tenant).id)
-        tenant.refresh_from_db()
-        tables = tenant.resources["tables"]
-        key = api_key_issue(tenant=tenant, name="profile", scopes=["read", "write"]).key
-        http = wsgi_caller(application, key)
-        raw = api_load.raw_dynamodb(slug=tenant.slug)
-        listing_id = uuid.uuid4().hex
-        raw.put_item(TableName=tables["listings"], Item=api_load.listing_item(listing_id))
-        raw.put_item(
-            TableName=tables["links"],
-            Item={
-                "code": {"S": "prof"},
-                "target_url": {"S": "https://shop.example/x"},
-                "affiliate_id": {"S": "a"},
-                "listing_id": {"S": "l"},
-                "created_at": {"S": "2026-01-01T00:00:00.000000Z"},
-                "actor": {"S": "profile"},
-            },
+        tenant = onboard_tenant("profile", "premium", ["read", "write"])
+        fleet = Fleet(
+            tenants=[tenant],
+            raws=[raw_dynamodb(dynamodb.endpoint, slug=tenant.slug)],
+            send=wsgi_sender(application, api_port),
+            orders_per_side=WARM_UP_CALLS + args.requests * 2,  # measured, then profiled
         )
-        body = (
-            b'{"seller_id":"s-1","title":"Bench jacket","description":"d","category":"clothing",'
-            b'"condition":"good","price":"45.00","currency":"EUR","attributes":{"size":"M"}}'
-        )
-        endpoints = {
-            "get listing": (
-                lambda n: expect(http("GET", f"/api/v1/listings/{listing_id}"), 200),
-                lambda n: raw.get_item(TableName=tables["listings"], Key={"id": {"S": listing_id}}),
-            ),
-            "create listing": (
-                lambda n: expect(http("POST", "/api/v1/listings", body), 201),
-                lambda n: raw.put_item(
-                    TableName=tables["listings"],
-                    Item=api_load.listing_item(uuid.uuid4().hex),
-                    ConditionExpression="attribute_not_exists(id)",
-                ),
-            ),
-            "redirect": (
-                lambda n: expect(http("GET", "/r/profile/prof", referer="https://blog.example"), 302),
-                lambda n: raw.put_item(
-                    TableName=tables["clicks"],
-                    Item={"code": {"S": "prof"}, "clicked_at": {"S": uuid.uuid4().hex}},
-                ),
-            ),
-        }
-        for name, (api_call, raw_call) in endpoints.items():
-            cpu_ms_per_call(api_call, 50)
-            cpu_ms_per_call(raw_call, 50)
+        for endpoint in endpoints:
+            data = endpoint.prepare(fleet)
+            api_call, raw_call = (partial(call, fleet, data) for call in (endpoint.api, endpoint.raw))
+            cpu_ms_per_call(api_call, WARM_UP_CALLS)
+            cpu_ms_per_call(raw_call, WARM_UP_CALLS)
             api_ms = cpu_ms_per_call(api_call, args.requests)
             raw_ms = cpu_ms_per_call(raw_call, args.requests)
             print(
-                f"{name:<16} API {api_ms:.2f} ms CPU/request   raw boto3 {raw_ms:.2f} ms"
+                f"{endpoint.name:<16} API {api_ms:.2f} ms CPU/request   raw boto3 {raw_ms:.2f} ms"
                 f"   ratio {api_ms / raw_ms:.1f}x"
             )
-            if name in args.profile:
+            if endpoint.name in args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
                 for n in range(args.requests):
@@ -152,7 +124,14 @@ def main() -> None:
                 print_time_by_package(stats, args.requests)
                 stats.sort_stats("tottime").print_stats(args.top)
     finally:
-        api_load.stop(ddb_process)
+        dynamodb.stop()
+        from control_plane.celery import app
+
+        app.control.purge()
+
+
+WARM_UP_CALLS = 50
+"""Calls of each side before it is measured: imports, connection pools, DynamoDB Local's JIT."""
 
 
 def print_time_by_package(stats: pstats.Stats, requests: int) -> None:
@@ -180,11 +159,6 @@ def lift_premium_quota() -> None:
 
     premium = tiers.TIERS["premium"]
     tiers.TIERS["premium"] = dataclasses.replace(premium, requests_per_second=10**6, burst=10**6)
-
-
-def expect(status: int, wanted: int) -> None:
-    if status != wanted:
-        raise RuntimeError(f"status {status}, expected {wanted}")
 
 
 if __name__ == "__main__":

@@ -25,15 +25,11 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+from support.dynamodb import start_dynamodb
+from support.load import percentile
+from support.onboard import onboarded_tenant
+from support.paths import ROOT
 
 
 def main() -> None:
@@ -47,9 +43,7 @@ def main() -> None:
     parser.add_argument("--metrics-port", type=int, default=8034)
     args = parser.parse_args()
 
-    from tests.dynamodb_local import DynamoDBLocal
-
-    dynamodb = DynamoDBLocal().start()
+    dynamodb = start_dynamodb()
     os.environ["DYNAMODB_ENDPOINT"] = dynamodb.endpoint
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
     import django
@@ -58,17 +52,13 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from provisioning.onboarding import onboarding_run_create, run_onboarding
     from resale.binding import tenant_dynamodb_client, tenant_models
     from resale.history.selectors import history_iter
     from resale.history.services import read_head
     from resale.models import SearchDocument
-    from tenants.services import tenant_create
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"
-    tenant = tenant_create(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
-    run_onboarding(onboarding_run_create(tenant).id)
-    tenant.refresh_from_db()
+    tenant = onboarded_tenant(slug, "standard")
     models = tenant_models(tenant)
 
     consumer = subprocess.Popen(

@@ -18,18 +18,15 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "platform")]
+import support.paths  # noqa: F401 - puts the project on the import path
+from joserfc import jws
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import OKPKey
 
-import warnings  # noqa: E402
-
-from joserfc import jws  # noqa: E402
-from joserfc.errors import SecurityWarning  # noqa: E402
-from joserfc.jwk import OKPKey  # noqa: E402
-
-from resale.history import verify_history  # noqa: E402
+from resale.history import verify_history
 
 
 def _event(seq: int, prev_hash: str) -> dict:

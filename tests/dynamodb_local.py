@@ -1,4 +1,4 @@
-"""Starts AWS's DynamoDB Local (the pinned npm package, Java 17) on a free port, in memory."""
+"""Starts AWS's DynamoDB Local (the pinned npm package, Java 17) in memory, for the tests and the benches."""
 
 import os
 import socket
@@ -19,20 +19,32 @@ def free_port() -> int:
 
 
 class DynamoDBLocal:
-    def __init__(self) -> None:
-        self.port = free_port()
+    """One DynamoDB Local on ``port`` (a free one unless given).
+
+    Its output goes to ``log`` when given: a bench runs it for minutes, long enough to fill a pipe
+    nobody reads. Without ``log`` its errors are kept to explain an exit during start-up.
+    """
+
+    def __init__(self, port: int | None = None, log: Path | None = None) -> None:
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log = log
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> "DynamoDBLocal":
         env = {**os.environ, "DYNAMODB_LOCAL_PORT": str(self.port)}
-        self.process = subprocess.Popen(
-            [str(ROOT / "scripts" / "dynamodb-local.sh"), "--in-memory"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        output = self.log.open("wb") if self.log else None
+        try:
+            self.process = subprocess.Popen(
+                [str(ROOT / "scripts" / "dynamodb-local.sh"), "--in-memory"],
+                env=env,
+                stdout=output or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if output else subprocess.PIPE,
+                start_new_session=True,
+            )
+        finally:
+            if output:
+                output.close()  # the child holds its own copy
         client = boto3.client(
             "dynamodb",
             endpoint_url=self.endpoint,
@@ -44,7 +56,7 @@ class DynamoDBLocal:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"DynamoDB Local exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"DynamoDB Local exited: {self.errors()}")
             try:
                 client.list_tables(Limit=1)
                 return self
@@ -53,6 +65,12 @@ class DynamoDBLocal:
                     self.stop()
                     raise
                 time.sleep(0.25)
+
+    def errors(self) -> str:
+        """The end of what DynamoDB Local wrote, from its log or its error pipe."""
+        if self.log:
+            return self.log.read_text(errors="replace")[-2000:]
+        return self.process.stderr.read().decode()[-2000:]
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
