@@ -407,16 +407,15 @@ def benchmark(args, launch_server) -> dict:
     from resale.clock import utc_now
 
     from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.api_keys import api_key_issue
-    from tenants.services import tenant_create
+    from tenants.actions import do_create_tenant, do_issue_api_key
 
     routes = []
     for i in range(TENANTS):
         slug = f"bench-{i}"
-        tenant = tenant_create(slug=slug, name=slug, tier="premium", admin_email=f"a@{slug}.example")
+        tenant = do_create_tenant(slug=slug, name=slug, tier="premium", admin_email=f"a@{slug}.example")
         run_onboarding(onboarding_run_create(tenant).id)
         tenant.refresh_from_db()
-        key = api_key_issue(tenant=tenant, name="bench", scopes=["read", "write"]).key
+        key = do_issue_api_key(tenant=tenant, name="bench", scopes=["read", "write"]).key
         routes.append({"slug": slug, "key": key, "tables": tenant.resources["tables"]})
 
     raw_config = Config(

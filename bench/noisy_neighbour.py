@@ -30,13 +30,12 @@ QUIET_CONNECTIONS = 8
 
 def onboard(slug: str, tier: str) -> dict:
     from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.api_keys import api_key_issue
-    from tenants.services import tenant_create
+    from tenants.actions import do_create_tenant, do_issue_api_key
 
-    tenant = tenant_create(slug=slug, name=slug, tier=tier, admin_email=f"a@{slug}.example")
+    tenant = do_create_tenant(slug=slug, name=slug, tier=tier, admin_email=f"a@{slug}.example")
     run_onboarding(onboarding_run_create(tenant).id)
     tenant.refresh_from_db()
-    key = api_key_issue(tenant=tenant, name="bench", scopes=["read"]).key
+    key = do_issue_api_key(tenant=tenant, name="bench", scopes=["read"]).key
     return {"key": key, "listings": write_listings(tenant.slug, tenant.resources["tables"]["listings"])}
 
 

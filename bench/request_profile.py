@@ -85,14 +85,13 @@ def main() -> None:
         lift_premium_quota()
         from control_plane.wsgi import application
         from provisioning.onboarding import onboarding_run_create, run_onboarding
-        from tenants.api_keys import api_key_issue
-        from tenants.services import tenant_create
+        from tenants.actions import do_create_tenant, do_issue_api_key
 
-        tenant = tenant_create(slug="profile", name="profile", tier="premium", admin_email="a@p.example")
+        tenant = do_create_tenant(slug="profile", name="profile", tier="premium", admin_email="a@p.example")
         run_onboarding(onboarding_run_create(tenant).id)
         tenant.refresh_from_db()
         tables = tenant.resources["tables"]
-        key = api_key_issue(tenant=tenant, name="profile", scopes=["read", "write"]).key
+        key = do_issue_api_key(tenant=tenant, name="profile", scopes=["read", "write"]).key
         http = wsgi_caller(application, key)
         raw = api_load.raw_dynamodb(slug=tenant.slug)
         listing_id = uuid.uuid4().hex

@@ -64,10 +64,10 @@ def main() -> None:
     from resale.models import SearchDocument
 
     from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.services import tenant_create
+    from tenants.actions import do_create_tenant
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"
-    tenant = tenant_create(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
+    tenant = do_create_tenant(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
     run_onboarding(onboarding_run_create(tenant).id)
     tenant.refresh_from_db()
     models = tenant_models(tenant)

@@ -22,8 +22,8 @@ from provisioning.engines.base import Deployment, program_config
 from provisioning.engines.selection import provisioning_engine
 from provisioning.errors import TRANSIENT_ERRORS, TenantBusy, TenantNotProvisioned
 from provisioning.models import ProvisioningRun
+from tenants.actions import do_apply_tenant_update, record_tenant_event
 from tenants.models import Tenant
-from tenants.services import record_tenant_event
 
 UPDATABLE_STATUSES = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
 IN_FLIGHT = (ProvisioningRun.Status.PENDING, ProvisioningRun.Status.RUNNING)
@@ -106,11 +106,6 @@ def _commit(run_id: int, engine: str, deployment: Deployment) -> ProvisioningRun
         run = _locked_run(run_id)
         if run.status != ProvisioningRun.Status.RUNNING:
             return run
-        tenant = Tenant.objects.select_for_update(of=("self",)).select_related("cell").get(pk=run.tenant_id)
-        previous_tier = tenant.tier
-        tenant.tier = run.tier
-        tenant.resources = {**deployment.outputs, "cell": tenant.cell.name}
-        tenant.save(update_fields=["tier", "resources", "updated_at"])
         run.engine = engine
         run.plan = deployment.plan
         run.result = deployment.result
@@ -119,21 +114,14 @@ def _commit(run_id: int, engine: str, deployment: Deployment) -> ProvisioningRun
         run.status = ProvisioningRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
         run.save()
-        record_tenant_event(
-            tenant=tenant,
-            action="tenant.updated",
-            run=run.pk,
+        do_apply_tenant_update(
+            tenant=run.tenant,
+            tier=run.tier,
+            outputs=deployment.outputs,
+            run_id=run.pk,
             engine=engine,
             changed=changes_anything(run.result),
         )
-        if previous_tier != tenant.tier:
-            record_tenant_event(
-                tenant=tenant,
-                action="tenant.tier_changed",
-                run=run.pk,
-                previous=previous_tier,
-                tier=tenant.tier,
-            )
     return run
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from provisioning.errors import TRANSIENT_ERRORS
 from provisioning.models import ProvisioningRun
+from tenants.actions import do_change_tenant_status
 from tenants.models import Tenant
-from tenants.services import tenant_set_status
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def run_fail(*, run_id: int, name: str, error: BaseException) -> ProvisioningRun
         run.error = reason
         run.finished_at = timezone.now()
         run.save(update_fields=["steps", "status", "error", "finished_at"])
-        tenant_set_status(tenant=run.tenant, status=Tenant.Status.FAILED, reason=reason)
+        do_change_tenant_status(tenant=run.tenant, status=Tenant.Status.FAILED, reason=reason)
     return run
 
 

@@ -8,11 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from control_plane.api.apis import StaffAPIView
+from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.drift import tenant_drift
 from provisioning.models import Rollout
 from provisioning.rollouts import ALL
 from provisioning.selectors import rollout_list, rollout_waves
-from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from tenants.models import Tenant
 
 NOT_FOUND = problem("No such tenant or rollout.")
@@ -135,7 +135,7 @@ class RolloutListCreateApi(StaffAPIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rollout = start_rollout(actor=request.user, **data.validated_data)
+        rollout = do_start_rollout(actor=request.user, **data.validated_data)
         return Response(self.CreatedSerializer(rollout).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -155,7 +155,7 @@ class RolloutResumeApi(StaffAPIView):
         },
     )
     def post(self, request: Request, rollout_id: int) -> Response:
-        rollout = resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        rollout = do_resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)
 
 
@@ -169,5 +169,5 @@ class RolloutCancelApi(StaffAPIView):
         },
     )
     def post(self, request: Request, rollout_id: int) -> Response:
-        rollout = cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        rollout = do_cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)
