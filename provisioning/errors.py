@@ -31,8 +31,13 @@ class ExportMismatch(Exception):
     """An export's line count differs from the table's item count: nothing is deleted."""
 
 
+class RunClaimed(Exception):
+    """Another worker holds the run's claim (``provisioning.claims``): try again later."""
+
+
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     StackLocked,
+    RunClaimed,
     EndpointConnectionError,
     ConnectionClosedError,
     ConnectTimeoutError,

@@ -119,9 +119,13 @@ def do_apply_tenant_update(
 
 
 def do_mark_tenant_offboarded(*, tenant: Tenant, export: dict) -> Tenant:
-    """Ends a tenant once its data is exported: no resources left, the export on the trail."""
+    """Ends a tenant once its data is exported: no resources left, the export on the trail.
+
+    Idempotent: an offboarded tenant is left as it is."""
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.status == Tenant.Status.OFFBOARDED:
+            return locked
         locked.resources = {}
         locked.save(update_fields=["resources", "updated_at"])
         record_tenant_event(tenant=locked, action="tenant.exported", **export)
