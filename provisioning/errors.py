@@ -63,6 +63,13 @@ class RolloutFinished(ProblemError):
     title = "Rollout finished"
 
 
+class NoRolloutTargets(ProblemError):
+    """A rollout names no tenant: targets are ``"all"`` or slugs, never implied."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    title = "No rollout targets"
+
+
 class UnknownTenants(ProblemError):
     status_code = status.HTTP_400_BAD_REQUEST
     title = "Unknown tenants"

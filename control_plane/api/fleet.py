@@ -94,7 +94,7 @@ MAX_TENANTS_PER_ROLLOUT = 100_000
 
 class RolloutListCreateApi(StaffAPIView):
     class InputSerializer(serializers.Serializer):
-        tenants = serializers.JSONField(default=ALL, help_text='"all" or a list of tenant slugs')
+        tenants = serializers.JSONField(help_text='Required: "all", or a non-empty list of tenant slugs')
         # Bounded by what the registry can hold (and no fleet needs more): a larger number is a 400.
         canary = serializers.IntegerField(min_value=0, max_value=MAX_TENANTS_PER_ROLLOUT, default=1)
         wave_size = serializers.IntegerField(min_value=1, max_value=MAX_TENANTS_PER_ROLLOUT, default=10)

@@ -10,7 +10,13 @@ from control_plane.console.access import staff_view
 from control_plane.console.forms import RolloutForm
 from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.drift import tenant_drift
-from provisioning.errors import RolloutFinished, RolloutNotResumable, TenantNotProvisioned, UnknownTenants
+from provisioning.errors import (
+    NoRolloutTargets,
+    RolloutFinished,
+    RolloutNotResumable,
+    TenantNotProvisioned,
+    UnknownTenants,
+)
 from provisioning.models import Rollout, RolloutTenant
 from provisioning.selectors import rollout_list, rollout_waves
 from provisioning.updates import UPDATABLE_STATUSES
@@ -26,7 +32,7 @@ def rollout_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             rollout = do_start_rollout(actor=request.user, **form.cleaned_data)
-        except UnknownTenants as exc:
+        except (NoRolloutTargets, UnknownTenants) as exc:
             form.add_error("tenants", str(exc))
         else:
             return redirect("console:staff-rollout", rollout_id=rollout.pk)
