@@ -46,18 +46,7 @@ def tenant_tables(tenant: Tenant) -> dict[str, str]:
 
 
 def _scan_pages(client, name: str, **kwargs):
-    start_key = None
-    while True:
-        page = client.scan(
-            TableName=name,
-            ConsistentRead=True,
-            **kwargs,
-            **({"ExclusiveStartKey": start_key} if start_key else {}),
-        )
-        yield page
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return
+    return client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True, **kwargs)
 
 
 def _export_table(client, name: str, path: Path) -> dict:
