@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from provisioning.errors import RunClaimed
 from provisioning.models import ProvisioningRun
+from provisioning.tasks import run_provisioning_step
 from provisioning.workflow import run_create, run_step
 from tenants.actions import do_create_tenant
 
@@ -53,3 +54,14 @@ def test_two_workers_racing_on_one_step_apply_it_once_and_hold_no_lock_while_app
     assert retried.status == ProvisioningRun.Status.SUCCEEDED
     assert retried.outputs == {"applied": True}
     assert [set(step) for step in retried.steps] == [{"name", "status", "at", "detail"}]
+
+
+def test_a_duplicate_that_gives_up_waiting_for_a_claimed_run_leaves_the_run_to_its_holder(unique_slug):
+    slug = unique_slug("gave-up")
+    tenant = do_create_tenant(slug=slug, name="Gave up", tier="standard", admin_email=f"admin@{slug}.example")
+    run = run_create(tenant=tenant, kind=ProvisioningRun.Kind.ONBOARD, steps=[("apply_program", print)])
+    error = RunClaimed(f"Run {run.pk} is claimed by another worker.")
+    run_provisioning_step.on_failure(error, "task-id", (run.pk, "apply_program"), {}, None)
+    run.refresh_from_db()
+    tenant.refresh_from_db()
+    assert run.status == ProvisioningRun.Status.PENDING and tenant.status == "provisioning"
