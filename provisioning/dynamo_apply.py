@@ -5,10 +5,11 @@ This is the apply half of the local engine. Every step is idempotent, so a run k
 point and run again converges on the spec.
 """
 
-import time
+import math
 from dataclasses import dataclass, field
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
+from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from provisioning.table_specs import TableSpec
 
@@ -57,30 +58,55 @@ def _ttl_attribute(client, name: str) -> str | None:
     return None
 
 
+WAIT_POLL_SECONDS = 0.2
+"""DynamoDB Local settles a table in well under a second; boto3's own waiters poll every 20 s."""
+
+TABLE_SETTLED = WaiterModel(
+    {
+        "version": 2,
+        "waiters": {
+            "TableSettled": {
+                "operation": "DescribeTable",
+                "delay": WAIT_POLL_SECONDS,
+                "maxAttempts": 600,
+                "acceptors": [
+                    {
+                        "state": "success",
+                        "matcher": "path",
+                        "argument": "Table.TableStatus == 'ACTIVE' && length(Table.GlobalSecondaryIndexes"
+                        "[?IndexStatus && IndexStatus != 'ACTIVE'] || `[]`) == `0`",
+                        "expected": True,
+                    },
+                    {"state": "retry", "matcher": "error", "expected": "ResourceNotFoundException"},
+                ],
+            }
+        },
+    }
+)
+"""boto3's ``table_exists`` waiter, extended to wait for the table's indexes to be ACTIVE too."""
+
+
+def _wait(waiter, name: str, timeout: float, what: str) -> None:
+    attempts = max(1, math.ceil(timeout / WAIT_POLL_SECONDS))
+    try:
+        waiter.wait(TableName=name, WaiterConfig={"Delay": WAIT_POLL_SECONDS, "MaxAttempts": attempts})
+    except WaiterError as exc:
+        raise TimeoutError(f"table {name} {what} in {timeout}s: {exc}") from exc
+
+
 def wait_until_active(client, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        table = describe_table_or_none(client, name)
-        busy = (
-            table is None
-            or table["TableStatus"] != "ACTIVE"
-            or any(
-                g.get("IndexStatus") not in (None, "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])
-            )
-        )
-        if not busy:
-            return table
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"table {name} did not become ACTIVE in {timeout}s")
-        time.sleep(0.2)
+    """Waits for the table and its indexes to be ACTIVE; returns its description."""
+    _wait(
+        create_waiter_with_client("TableSettled", TABLE_SETTLED, client),
+        name,
+        timeout,
+        "did not become ACTIVE",
+    )
+    return client.describe_table(TableName=name)["Table"]
 
 
 def wait_until_gone(client, name: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while describe_table_or_none(client, name) is not None:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"table {name} was not deleted in {timeout}s")
-        time.sleep(0.2)
+    _wait(client.get_waiter("table_not_exists"), name, timeout, "was not deleted")
 
 
 def plan_table(client, spec: TableSpec) -> TableChange:

@@ -31,8 +31,13 @@ class ExportMismatch(Exception):
     """An export's line count differs from the table's item count: nothing is deleted."""
 
 
+class RunClaimed(Exception):
+    """Another worker holds the run's claim (``provisioning.claims``): try again later."""
+
+
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     StackLocked,
+    RunClaimed,
     EndpointConnectionError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -56,6 +61,13 @@ class RolloutNotResumable(ProblemError):
 class RolloutFinished(ProblemError):
     status_code = status.HTTP_409_CONFLICT
     title = "Rollout finished"
+
+
+class NoRolloutTargets(ProblemError):
+    """A rollout names no tenant: targets are ``"all"`` or slugs, never implied."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    title = "No rollout targets"
 
 
 class UnknownTenants(ProblemError):

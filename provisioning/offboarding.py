@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from provisioning.dynamo_apply import describe_table_or_none
@@ -29,10 +28,10 @@ from provisioning.engines.selection import provisioning_engine
 from provisioning.errors import ExportMismatch
 from provisioning.models import ProvisioningRun
 from provisioning.table_specs import tenant_table_specs
-from provisioning.workflow import Steps, run_all_steps, run_create
+from provisioning.workflow import Steps, run_create
 from resale.binding import tenant_dynamodb_client
+from tenants.actions import do_mark_tenant_offboarded
 from tenants.models import Tenant
-from tenants.services import record_tenant_event, tenant_set_status
 
 
 def export_dir(run: ProvisioningRun) -> Path:
@@ -47,18 +46,7 @@ def tenant_tables(tenant: Tenant) -> dict[str, str]:
 
 
 def _scan_pages(client, name: str, **kwargs):
-    start_key = None
-    while True:
-        page = client.scan(
-            TableName=name,
-            ConsistentRead=True,
-            **kwargs,
-            **({"ExclusiveStartKey": start_key} if start_key else {}),
-        )
-        yield page
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return
+    return client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True, **kwargs)
 
 
 def _export_table(client, name: str, path: Path) -> dict:
@@ -150,12 +138,7 @@ def destroy_resources(run: ProvisioningRun) -> None:
 
 
 def mark_offboarded(run: ProvisioningRun) -> None:
-    with transaction.atomic():
-        tenant = Tenant.objects.select_for_update().get(pk=run.tenant.pk)
-        tenant.resources = {}
-        tenant.save(update_fields=["resources", "updated_at"])
-        record_tenant_event(tenant=tenant, action="tenant.exported", **run.outputs.get("export", {}))
-        tenant_set_status(tenant=tenant, status=Tenant.Status.OFFBOARDED)
+    do_mark_tenant_offboarded(tenant=run.tenant, export=run.outputs.get("export", {}))
 
 
 OFFBOARDING_STEPS: Steps = [
@@ -168,7 +151,3 @@ OFFBOARDING_STEPS: Steps = [
 
 def offboarding_run_create(tenant: Tenant) -> ProvisioningRun:
     return run_create(tenant=tenant, kind=ProvisioningRun.Kind.OFFBOARD, steps=OFFBOARDING_STEPS)
-
-
-def run_offboarding(run_id: int) -> ProvisioningRun:
-    return run_all_steps(run_id=run_id, steps=OFFBOARDING_STEPS)

@@ -16,8 +16,8 @@ from provisioning.errors import TableNotAnswering
 from provisioning.models import ProvisioningRun
 from provisioning.workflow import Steps, run_all_steps, run_create
 from resale.binding import tenant_dynamodb_client
+from tenants.actions import do_change_tenant_status, do_grant_membership, do_record_tenant_resources
 from tenants.models import Membership, Tenant
-from tenants.services import membership_grant, record_tenant_event, tenant_set_status
 
 
 def place_in_cell(run: ProvisioningRun) -> None:
@@ -58,10 +58,7 @@ def check_tables(run: ProvisioningRun) -> None:
 
 
 def record_outputs(run: ProvisioningRun) -> None:
-    tenant = run.tenant
-    tenant.resources = {**run.outputs, "cell": tenant.cell.name}
-    tenant.save(update_fields=["resources", "updated_at"])
-    record_tenant_event(tenant=tenant, action="tenant.outputs_recorded", run=run.pk, engine=run.engine)
+    do_record_tenant_resources(tenant=run.tenant, outputs=run.outputs, run_id=run.pk, engine=run.engine)
 
 
 def grant_admin(run: ProvisioningRun) -> None:
@@ -70,11 +67,11 @@ def grant_admin(run: ProvisioningRun) -> None:
         username=tenant.admin_email, defaults={"email": tenant.admin_email, "is_active": True}
     )
     if not Membership.objects.filter(tenant=tenant, user=user, role=Membership.Role.ADMIN).exists():
-        membership_grant(tenant=tenant, user=user, role=Membership.Role.ADMIN)
+        do_grant_membership(tenant=tenant, user=user, role=Membership.Role.ADMIN)
 
 
 def activate(run: ProvisioningRun) -> None:
-    tenant_set_status(tenant=run.tenant, status=Tenant.Status.ACTIVE)
+    do_change_tenant_status(tenant=run.tenant, status=Tenant.Status.ACTIVE)
 
 
 ONBOARDING_STEPS: Steps = [

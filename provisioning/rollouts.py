@@ -29,6 +29,7 @@ from provisioning.engines.base import program_config
 from provisioning.engines.selection import provisioning_engine
 from provisioning.errors import (
     TRANSIENT_ERRORS,
+    NoRolloutTargets,
     RolloutFinished,
     RolloutNotResumable,
     TenantBusy,
@@ -60,6 +61,11 @@ def _waves(count: int, *, canary: int, wave_size: int) -> list[int]:
 
 
 def _selected_tenants(tenants: str | Sequence[str]) -> list[Tenant]:
+    if not tenants:
+        raise NoRolloutTargets(
+            'Name the tenants: "all", or a non-empty list of slugs.',
+            errors={"tenants": ['"all" or a non-empty list of tenant slugs.']},
+        )
     if tenants == ALL:
         return list(Tenant.objects.filter(status__in=UPDATABLE_STATUSES).order_by("slug"))
     found = {tenant.slug: tenant for tenant in Tenant.objects.filter(slug__in=tenants)}

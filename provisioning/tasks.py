@@ -10,7 +10,7 @@ when the retries run out the run fails with the reason.
 from celery import Task, chain, shared_task
 from django.conf import settings
 
-from provisioning.errors import TRANSIENT_ERRORS
+from provisioning.errors import TRANSIENT_ERRORS, RunClaimed
 from provisioning.models import ProvisioningRun, Rollout
 from provisioning.offboarding import OFFBOARDING_STEPS
 from provisioning.onboarding import ONBOARDING_STEPS
@@ -37,6 +37,8 @@ SURVIVES_A_KILL = {
 
 class ProvisioningStepTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, RunClaimed):
+            return  # a duplicate gave up waiting: the worker holding the run finishes the step
         run_id, name = args
         run_fail(run_id=run_id, name=name, error=exc)
 
@@ -56,6 +58,8 @@ def run_workflow_start(run: ProvisioningRun) -> None:
 
 class UpdateRunTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, RunClaimed):
+            return  # a duplicate gave up waiting: the worker holding the run finishes it
         update_run_fail(run_id=args[0], error=exc)
 
 
@@ -76,6 +80,8 @@ def rollout_advance_task(rollout_id: int) -> None:
 
 class RolloutApplyTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, RunClaimed):
+            return  # a duplicate gave up waiting: the worker holding the tenant's run finishes it
         rollout_tenant_fail(entry_id=args[0], error=exc)
 
 

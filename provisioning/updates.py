@@ -1,10 +1,11 @@
 """Update runs: the tenant program applied again to a live tenant (a tier change, a rollout).
 
-Claim, act, commit. The run is claimed in a short transaction (pending -> running); the engine
-applies the program with no transaction or row lock held (an apply takes seconds to minutes);
-the outcome is committed in a second short transaction, only if the run is still running. A
-worker killed mid-apply leaves the run running: the redelivered task claims it again, applies
-again (idempotent) and commits once.
+Claim, act, commit. The worker claims the run (``provisioning.claims``) and marks it running in
+a short transaction; the engine applies the program with no transaction or row lock held (an
+apply takes seconds to minutes); the outcome is committed in a second short transaction, only
+if the run is still running. A worker killed mid-apply loses its claim with its connection and
+leaves the run running: the redelivered task claims it again, applies again (idempotent) and
+commits once.
 
 The tenant keeps its status (active or suspended) and keeps serving throughout. Its tier, and
 with it its quotas and feature flags (``tenants.tiers``), switch in the commit, once the tables
@@ -18,12 +19,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.claims import run_claim
 from provisioning.engines.base import Deployment, program_config
 from provisioning.engines.selection import provisioning_engine
 from provisioning.errors import TRANSIENT_ERRORS, TenantBusy, TenantNotProvisioned
 from provisioning.models import ProvisioningRun
+from tenants.actions import do_apply_tenant_update, record_tenant_event
 from tenants.models import Tenant
-from tenants.services import record_tenant_event
 
 UPDATABLE_STATUSES = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
 IN_FLIGHT = (ProvisioningRun.Status.PENDING, ProvisioningRun.Status.RUNNING)
@@ -106,11 +108,6 @@ def _commit(run_id: int, engine: str, deployment: Deployment) -> ProvisioningRun
         run = _locked_run(run_id)
         if run.status != ProvisioningRun.Status.RUNNING:
             return run
-        tenant = Tenant.objects.select_for_update(of=("self",)).select_related("cell").get(pk=run.tenant_id)
-        previous_tier = tenant.tier
-        tenant.tier = run.tier
-        tenant.resources = {**deployment.outputs, "cell": tenant.cell.name}
-        tenant.save(update_fields=["tier", "resources", "updated_at"])
         run.engine = engine
         run.plan = deployment.plan
         run.result = deployment.result
@@ -119,21 +116,14 @@ def _commit(run_id: int, engine: str, deployment: Deployment) -> ProvisioningRun
         run.status = ProvisioningRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
         run.save()
-        record_tenant_event(
-            tenant=tenant,
-            action="tenant.updated",
-            run=run.pk,
+        do_apply_tenant_update(
+            tenant=run.tenant,
+            tier=run.tier,
+            outputs=deployment.outputs,
+            run_id=run.pk,
             engine=engine,
             changed=changes_anything(run.result),
         )
-        if previous_tier != tenant.tier:
-            record_tenant_event(
-                tenant=tenant,
-                action="tenant.tier_changed",
-                run=run.pk,
-                previous=previous_tier,
-                tier=tenant.tier,
-            )
     return run
 
 
@@ -155,16 +145,18 @@ def update_run_fail(*, run_id: int, error: BaseException) -> ProvisioningRun:
 def run_update(*, run_id: int) -> ProvisioningRun:
     """Applies the program for the run's tier and records the outcome; a finished run is returned as is.
 
-    Transient errors propagate for the task to retry (the run stays running, claimable again).
+    Transient errors propagate for the task to retry (the run stays running, claimable again),
+    RunClaimed among them while another worker holds the run.
     """
-    run = _claim(run_id)
-    if run is None:
-        return ProvisioningRun.objects.get(pk=run_id)
-    engine = provisioning_engine()
-    try:
-        deployment = engine.deploy(program_config(run.tenant, run.tenant.cell, tier=run.tier))
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any other failure is the run's reason, kept on the run
-        return update_run_fail(run_id=run_id, error=exc)
-    return _commit(run_id, engine.name, deployment)
+    with run_claim(run_id):
+        run = _claim(run_id)
+        if run is None:
+            return ProvisioningRun.objects.get(pk=run_id)
+        engine = provisioning_engine()
+        try:
+            deployment = engine.deploy(program_config(run.tenant, run.tenant.cell, tier=run.tier))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any other failure is the run's reason, kept on the run
+            return update_run_fail(run_id=run_id, error=exc)
+        return _commit(run_id, engine.name, deployment)

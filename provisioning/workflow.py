@@ -1,9 +1,13 @@
 """Runs the steps of a provisioning run, one at a time, each at most once to completion.
 
-A step runs inside a transaction that holds the run's row lock, and is marked done in that same
-transaction: its registry writes and its completion commit together, and a second worker handed
-the same step (a redelivered message) waits for the lock, then finds it done. Steps that act on
-DynamoDB or Pulumi are idempotent, so a worker killed mid-step and run again converges.
+Claim, act, commit. A worker claims the run (``provisioning.claims``) and marks the step running
+with its claim token in a short transaction; it runs the step with no transaction open (an apply
+takes seconds to minutes); it marks the step done in a second short transaction, only if the
+step still carries its token. A second worker handed the same step while the first acts (a
+duplicate message) finds the run claimed and retries later, by when the step is done. Every
+step is idempotent, registry writes included (each is a ``tenants.actions`` action of its own),
+so a worker killed mid-step, whose claim dies with its connection, is replaced by the
+redelivered task running the step again, and the run converges.
 
 A step that raises a transient error (``TRANSIENT_ERRORS``) leaves the run as it was for the
 task to retry; any other error fails the run, and the tenant with it, naming the step and why.
@@ -15,10 +19,11 @@ from collections.abc import Callable, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.claims import run_claim
 from provisioning.errors import TRANSIENT_ERRORS
 from provisioning.models import ProvisioningRun
+from tenants.actions import do_change_tenant_status
 from tenants.models import Tenant
-from tenants.services import tenant_set_status
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +39,22 @@ def run_create(*, tenant: Tenant, kind: str, steps: Steps) -> ProvisioningRun:
     )
 
 
-def _set_step(run: ProvisioningRun, name: str, status: str, detail: str = "") -> None:
+def _set_step(run: ProvisioningRun, name: str, status: str, detail: str = "", claim: str = "") -> None:
     for step in run.steps:
         if step["name"] == name:
             step.update(status=status, at=timezone.now().isoformat(), detail=detail)
+            if claim:
+                step["claim"] = claim
+            else:
+                step.pop("claim", None)
+
+
+def _step(run: ProvisioningRun, name: str) -> dict:
+    return next(step for step in run.steps if step["name"] == name)
 
 
 def _step_status(run: ProvisioningRun, name: str) -> str:
-    return next(step["status"] for step in run.steps if step["name"] == name)
+    return _step(run, name)["status"]
 
 
 def remaining_steps(run: ProvisioningRun) -> list[str]:
@@ -57,43 +70,64 @@ def _finished(run: ProvisioningRun) -> bool:
     return run.status in (ProvisioningRun.Status.SUCCEEDED, ProvisioningRun.Status.FAILED)
 
 
-def run_step(*, run_id: int, name: str, steps: Steps) -> ProvisioningRun:
-    """Runs one step of a run unless it is done or the run has finished; returns the run."""
-    step = dict(steps)[name]
+def _claim_step(run_id: int, name: str, token: str) -> ProvisioningRun | None:
+    """Marks the step running under the worker's claim token; None if it has nothing left to do."""
     with transaction.atomic():
         run = _locked(run_id)
         if _finished(run) or _step_status(run, name) == DONE:
-            return run
+            return None
         run.status = ProvisioningRun.Status.RUNNING
         run.error = ""
-        _set_step(run, name, RUNNING)
+        _set_step(run, name, RUNNING, claim=token)
         run.save(update_fields=["status", "error", "steps"])
-    try:
-        with transaction.atomic():
-            run = _locked(run_id)
-            if _finished(run) or _step_status(run, name) == DONE:
-                return run
-            step(run)
-            _set_step(run, name, DONE)
-            if not remaining_steps(run):
-                run.status = ProvisioningRun.Status.SUCCEEDED
-                run.finished_at = timezone.now()
-            run.save()
-    except TRANSIENT_ERRORS as exc:
-        logger.warning("provisioning step %s of run %s will be retried: %s", name, run_id, exc)
-        _note_retry(run_id=run_id, name=name, error=exc)
-        raise
-    except Exception as exc:
-        logger.exception("provisioning step %s of run %s failed", name, run_id)
-        return run_fail(run_id=run_id, name=name, error=exc)
     return run
 
 
-def _note_retry(*, run_id: int, name: str, error: Exception) -> None:
+def _holds_step(run: ProvisioningRun, name: str, token: str) -> bool:
+    return not _finished(run) and _step(run, name).get("claim") == token
+
+
+def _commit_step(run: ProvisioningRun, name: str, token: str) -> ProvisioningRun:
+    """Marks the step done with what it recorded on the run, if the worker still holds the step."""
+    with transaction.atomic():
+        current = _locked(run.pk)
+        if not _holds_step(current, name, token):
+            return current
+        _set_step(run, name, DONE)
+        if not remaining_steps(run):
+            run.status = ProvisioningRun.Status.SUCCEEDED
+            run.finished_at = timezone.now()
+        run.save(update_fields=["engine", "plan", "result", "outputs", "steps", "status", "finished_at"])
+    return run
+
+
+def run_step(*, run_id: int, name: str, steps: Steps) -> ProvisioningRun:
+    """Runs one step of a run unless it is done or the run has finished; returns the run.
+
+    Raises RunClaimed (transient) while another worker holds the run."""
+    step = dict(steps)[name]
+    with run_claim(run_id) as token:
+        run = _claim_step(run_id, name, token)
+        if run is None:
+            return ProvisioningRun.objects.get(pk=run_id)
+        try:
+            step(run)
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("provisioning step %s of run %s will be retried: %s", name, run_id, exc)
+            _note_retry(run_id=run_id, name=name, token=token, error=exc)
+            raise
+        except Exception as exc:
+            logger.exception("provisioning step %s of run %s failed", name, run_id)
+            return run_fail(run_id=run_id, name=name, error=exc)
+        return _commit_step(run, name, token)
+
+
+def _note_retry(*, run_id: int, name: str, token: str, error: Exception) -> None:
     with transaction.atomic():
         run = _locked(run_id)
-        _set_step(run, name, PENDING, f"retrying after {type(error).__name__}: {error}")
-        run.save(update_fields=["steps"])
+        if _holds_step(run, name, token):
+            _set_step(run, name, PENDING, f"retrying after {type(error).__name__}: {error}")
+            run.save(update_fields=["steps"])
 
 
 def run_fail(*, run_id: int, name: str, error: BaseException) -> ProvisioningRun:
@@ -108,7 +142,7 @@ def run_fail(*, run_id: int, name: str, error: BaseException) -> ProvisioningRun
         run.error = reason
         run.finished_at = timezone.now()
         run.save(update_fields=["steps", "status", "error", "finished_at"])
-        tenant_set_status(tenant=run.tenant, status=Tenant.Status.FAILED, reason=reason)
+        do_change_tenant_status(tenant=run.tenant, status=Tenant.Status.FAILED, reason=reason)
     return run
 
 

@@ -8,16 +8,10 @@ suspension takes effect within ``RESOLUTION_TTL_SECONDS`` on every server.
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
-
 from tenants.lookup_cache import LookupCache
-from tenants.models import ApiKey, Tenant
-from tenants.services import record_tenant_event
+from tenants.models import ApiKey
 
 KEY_PREFIX = "rk"
 KEY_SHAPE = re.compile(rf"{KEY_PREFIX}_(?P<id>[0-9a-f]{{16}})_(?P<secret>[A-Za-z0-9_-]{{43}})")
@@ -49,38 +43,8 @@ class ApiKeyPrincipal:
         return f"api-key:{self.key_id}"
 
 
-def _hash_secret(secret: str) -> str:
+def api_key_secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def api_key_issue(
-    *, tenant: Tenant, name: str, scopes: list[str], actor: AbstractBaseUser | None = None
-) -> IssuedApiKey:
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
-    scopes = sorted(set(scopes))
-    with transaction.atomic():
-        ApiKey.objects.create(
-            id=key_id,
-            tenant=tenant,
-            name=name,
-            scopes=scopes,
-            secret_hash=_hash_secret(secret),
-            created_by=actor,
-        )
-        record_tenant_event(tenant=tenant, action="api_key.issued", actor=actor, key_id=key_id, scopes=scopes)
-    return IssuedApiKey(id=key_id, key=f"{KEY_PREFIX}_{key_id}_{secret}", scopes=scopes, name=name)
-
-
-def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None = None) -> ApiKey:
-    with transaction.atomic():
-        if api_key.revoked_at is None:
-            api_key.revoked_at = timezone.now()
-            api_key.save(update_fields=["revoked_at"])
-            record_tenant_event(
-                tenant=api_key.tenant, action="api_key.revoked", actor=actor, key_id=api_key.id
-            )
-    return api_key
 
 
 resolution_cache: LookupCache[ApiKeyPrincipal] = LookupCache(
@@ -90,14 +54,14 @@ resolution_cache: LookupCache[ApiKeyPrincipal] = LookupCache(
 
 
 def _parse(raw_key: str) -> tuple[str, str] | None:
-    """The key's id and secret, or None for anything not shaped as ``api_key_issue`` makes keys."""
+    """The key's id and secret, or None for anything not shaped as ``do_issue_api_key`` makes keys."""
     shaped = KEY_SHAPE.fullmatch(raw_key)
     return None if shaped is None else (shaped["id"], shaped["secret"])
 
 
 def _lookup(key_id: str, secret: str) -> ApiKeyPrincipal | None:
     api_key = ApiKey.objects.select_related("tenant").filter(id=key_id, revoked_at__isnull=True).first()
-    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash_secret(secret)):
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, api_key_secret_hash(secret)):
         return None
     tenant = api_key.tenant
     return ApiKeyPrincipal(

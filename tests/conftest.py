@@ -164,11 +164,13 @@ def provisioned_tenant(db, dynamodb_local, unique_slug):
     """Onboards a tenant for real (the tenant program evaluated, its tables applied to DynamoDB Local,
     every onboarding step run in this process) and returns it, active."""
     from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.services import tenant_create
+    from tenants.actions import do_create_tenant
 
     def make(slug: str | None = None, tier: str = "standard"):
         slug = slug or unique_slug()
-        tenant = tenant_create(slug=slug, name=slug.title(), tier=tier, admin_email=f"admin@{slug}.example")
+        tenant = do_create_tenant(
+            slug=slug, name=slug.title(), tier=tier, admin_email=f"admin@{slug}.example"
+        )
         run_onboarding(onboarding_run_create(tenant).id)
         tenant.refresh_from_db()
         return tenant

@@ -15,9 +15,9 @@ class BenchTenant:
 def onboarded_tenant(slug: str, tier: str):
     """Creates ``slug`` and runs its onboarding to the end; returns its registry record."""
     from provisioning.onboarding import onboarding_run_create, run_onboarding
-    from tenants.services import tenant_create
+    from tenants.actions import do_create_tenant
 
-    tenant = tenant_create(slug=slug, name=slug, tier=tier, admin_email=f"a@{slug}.example")
+    tenant = do_create_tenant(slug=slug, name=slug, tier=tier, admin_email=f"a@{slug}.example")
     run_onboarding(onboarding_run_create(tenant).id)
     tenant.refresh_from_db()
     return tenant
@@ -25,8 +25,8 @@ def onboarded_tenant(slug: str, tier: str):
 
 def onboard_tenant(slug: str, tier: str, scopes: list[str]) -> BenchTenant:
     """An onboarded tenant with an API key of ``scopes``."""
-    from tenants.api_keys import api_key_issue
+    from tenants.actions import do_issue_api_key
 
     tenant = onboarded_tenant(slug, tier)
-    key = api_key_issue(tenant=tenant, name="bench", scopes=scopes).key
+    key = do_issue_api_key(tenant=tenant, name="bench", scopes=scopes).key
     return BenchTenant(slug=slug, key=key, tables=tenant.resources["tables"])

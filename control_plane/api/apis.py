@@ -11,12 +11,11 @@ from rest_framework.views import APIView
 
 from control_plane.api.tokens import REFUSED, StaffTokenAuthentication, staff_token_issue
 from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
+from provisioning.actions import do_change_tier, do_offboard, do_onboard_tenant, do_retry_failed_run
 from provisioning.selectors import tenant_runs
-from provisioning.services import retry_onboarding, start_offboarding, start_onboarding, tenant_tier_change
-from tenants.api_keys import api_key_issue
+from tenants.actions import do_issue_api_key, do_resume_tenant, do_suspend_tenant
 from tenants.models import SLUG_VALIDATOR, ApiKey, Tenant
 from tenants.selectors import tenant_list
-from tenants.services import tenant_create, tenant_resume, tenant_suspend
 
 
 class StaffAPIView(APIView):
@@ -119,8 +118,7 @@ class TenantListCreateApi(StaffAPIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = tenant_create(**data.validated_data, actor=request.user)
-        start_onboarding(tenant)
+        tenant = do_onboard_tenant(**data.validated_data, actor=request.user).tenant
         return Response({"slug": tenant.slug, "status": tenant.status}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -151,13 +149,13 @@ class TenantDetailApi(StaffAPIView):
         tenant = get_object_or_404(Tenant, slug=slug)
         data = self.TierChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = tenant_tier_change(tenant=tenant, tier=data.validated_data["tier"], actor=request.user)
+        run = do_change_tier(tenant=tenant, tier=data.validated_data["tier"], actor=request.user)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: TenantSummarySerializer})
     def delete(self, request: Request, slug: str) -> Response:
         tenant = get_object_or_404(Tenant, slug=slug)
-        start_offboarding(tenant=tenant, actor=request.user)
+        do_offboard(tenant=tenant, actor=request.user)
         return Response(TenantSummarySerializer(tenant).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -165,21 +163,21 @@ class TenantRetryApi(StaffAPIView):
     @extend_schema(request=None, responses={202: TenantSummarySerializer})
     def post(self, request: Request, slug: str) -> Response:
         tenant = get_object_or_404(Tenant, slug=slug)
-        retry_onboarding(tenant=tenant, actor=request.user)
+        do_retry_failed_run(tenant=tenant, actor=request.user)
         return Response(TenantSummarySerializer(tenant).data, status=status.HTTP_202_ACCEPTED)
 
 
 class TenantSuspendApi(StaffAPIView):
     @extend_schema(request=None, responses=TenantSummarySerializer)
     def post(self, request: Request, slug: str) -> Response:
-        tenant = tenant_suspend(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
+        tenant = do_suspend_tenant(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
         return Response(TenantSummarySerializer(tenant).data)
 
 
 class TenantResumeApi(StaffAPIView):
     @extend_schema(request=None, responses=TenantSummarySerializer)
     def post(self, request: Request, slug: str) -> Response:
-        tenant = tenant_resume(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
+        tenant = do_resume_tenant(tenant=get_object_or_404(Tenant, slug=slug), actor=request.user)
         return Response(TenantSummarySerializer(tenant).data)
 
 
@@ -207,5 +205,5 @@ class ApiKeyCreateApi(StaffAPIView):
         tenant = get_object_or_404(Tenant, slug=slug)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = api_key_issue(tenant=tenant, actor=request.user, **data.validated_data)
+        issued = do_issue_api_key(tenant=tenant, actor=request.user, **data.validated_data)
         return Response(self.OutputSerializer(issued).data, status=status.HTTP_201_CREATED)

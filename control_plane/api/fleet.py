@@ -8,11 +8,11 @@ from rest_framework.response import Response
 
 from control_plane.api.apis import StaffAPIView
 from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
+from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.drift import tenant_drift
 from provisioning.models import Rollout
 from provisioning.rollouts import ALL
 from provisioning.selectors import rollout_list, rollout_waves
-from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from tenants.models import Tenant
 
 NOT_FOUND = problem("No such tenant or rollout.")
@@ -94,7 +94,7 @@ MAX_TENANTS_PER_ROLLOUT = 100_000
 
 class RolloutListCreateApi(StaffAPIView):
     class InputSerializer(serializers.Serializer):
-        tenants = serializers.JSONField(default=ALL, help_text='"all" or a list of tenant slugs')
+        tenants = serializers.JSONField(help_text='Required: "all", or a non-empty list of tenant slugs')
         # Bounded by what the registry can hold (and no fleet needs more): a larger number is a 400.
         canary = serializers.IntegerField(min_value=0, max_value=MAX_TENANTS_PER_ROLLOUT, default=1)
         wave_size = serializers.IntegerField(min_value=1, max_value=MAX_TENANTS_PER_ROLLOUT, default=10)
@@ -135,7 +135,7 @@ class RolloutListCreateApi(StaffAPIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rollout = start_rollout(actor=request.user, **data.validated_data)
+        rollout = do_start_rollout(actor=request.user, **data.validated_data)
         return Response(self.CreatedSerializer(rollout).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -155,7 +155,7 @@ class RolloutResumeApi(StaffAPIView):
         },
     )
     def post(self, request: Request, rollout_id: int) -> Response:
-        rollout = resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        rollout = do_resume_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)
 
 
@@ -169,5 +169,5 @@ class RolloutCancelApi(StaffAPIView):
         },
     )
     def post(self, request: Request, rollout_id: int) -> Response:
-        rollout = cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
+        rollout = do_cancel_rollout(rollout=get_object_or_404(Rollout, pk=rollout_id))
         return Response(RolloutSerializer(rollout).data)

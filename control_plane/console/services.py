@@ -1,7 +1,8 @@
-"""The console's own writes: onboarding from the form, retries, invitations, the attribute schema.
+"""The console's own writes: invitations, and the checks before an attribute schema is set.
 
 Each is a plain function with keyword arguments that leaves a TenantEvent, so the registry's
-trail says who did what from the console.
+trail says who did what from the console. Changes to the tenant itself are registry actions
+(``tenants.actions``, ``provisioning.actions``), called from here or from the views.
 """
 
 from django.conf import settings
@@ -22,24 +23,13 @@ from control_plane.console.errors import (
     InvitationInvalid,
 )
 from control_plane.console.models import Invitation
-from provisioning.models import ProvisioningRun
-from provisioning.services import start_onboarding
 from resale.listings.attributes import UnsupportedSchema, attribute_schema_check_runnable
+from tenants.actions import do_grant_membership, do_set_attribute_schema, record_tenant_event
 from tenants.models import Membership, Tenant
-from tenants.services import membership_grant, record_tenant_event, tenant_create
 from tenants.tiers import tier_policy
 
 INVITATION_SALT = "console.invitation"
 WITHDRAWN = "This invitation was withdrawn: ask for a new one."
-
-
-def tenant_onboard(
-    *, slug: str, name: str, tier: str, admin_email: str, actor: AbstractBaseUser
-) -> ProvisioningRun:
-    """Registers the tenant and queues its onboarding run (after the commit); returns the run."""
-    with transaction.atomic():
-        tenant = tenant_create(slug=slug, name=name, tier=tier, admin_email=admin_email, actor=actor)
-        return start_onboarding(tenant)
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -77,9 +67,7 @@ def invitation_withdraw(*, tenant: Tenant, invitation_id: int, actor: AbstractBa
     it accepted (InvitationInvalid): exactly one of the two wins.
     """
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id).first()
-        )
+        invitation = Invitation.objects.select_for_update().filter(tenant=tenant, pk=invitation_id).first()
         if invitation is None or invitation.accepted_at is not None:
             raise InvitationInvalid("This invitation was already accepted or withdrawn.")
         invitation.delete()
@@ -137,7 +125,7 @@ def invitation_accept(*, token: str, password: str) -> Membership:
             user.save(update_fields=["password"])
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
-        return membership_grant(tenant=invitation.tenant, user=user, role=invitation.role, actor=user)
+        return do_grant_membership(tenant=invitation.tenant, user=user, role=invitation.role, actor=user)
 
 
 def attribute_schema_check(schema: object) -> None:
@@ -163,11 +151,7 @@ def attribute_schema_set(*, tenant: Tenant, schema: dict | None, actor: Abstract
         raise FeatureNotInTier(f"Custom attribute schemas are not part of the {tenant.tier} tier.")
     if schema is not None:
         attribute_schema_check(schema)
-    with transaction.atomic():
-        tenant.attribute_schema = schema
-        tenant.save(update_fields=["attribute_schema", "updated_at"])
-        record_tenant_event(tenant=tenant, action="attribute_schema.set", actor=actor, cleared=schema is None)
-    return tenant
+    return do_set_attribute_schema(tenant=tenant, schema=schema, actor=actor)
 
 
 def console_actor(user: AbstractBaseUser) -> str:

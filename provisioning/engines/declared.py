@@ -5,7 +5,6 @@ DynamoDB Local gets is what ``pulumi up`` would create. Tests show the two are e
 """
 
 from provisioning.engines.evaluation import (
-    COMPONENT_TYPE,
     EVENT_SOURCE_MAPPING_TYPE,
     TABLE_TYPE,
     DeclaredResource,
@@ -76,8 +75,6 @@ def declared_only_records(resources: list[DeclaredResource]) -> list[dict]:
     """
     records = []
     for resource in resources:
-        if resource.type == COMPONENT_TYPE:
-            continue
         if resource.type == TABLE_TYPE:
             inputs = resource.inputs
             aspects = {

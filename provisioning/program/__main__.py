@@ -34,9 +34,9 @@ tenant = TenantStack(
     ),
 )
 
-pulumi.export("tables", tenant.table_names)
-pulumi.export("streams", tenant.stream_arns)
-pulumi.export("role_arn", tenant.role.arn)
-pulumi.export("consumer_function", tenant.consumer.name)
-pulumi.export("dead_letter_queue_arn", tenant.dead_letter_queue.arn)
-pulumi.export("effects_queue_url", tenant.effects_queue.url)
+pulumi.export("tables", tenant.storage.table_names)
+pulumi.export("streams", tenant.storage.stream_arns)
+pulumi.export("role_arn", tenant.access.role.arn)
+pulumi.export("consumer_function", tenant.consumers.function.name)
+pulumi.export("dead_letter_queue_arn", tenant.consumers.dead_letter_queue.arn)
+pulumi.export("effects_queue_url", tenant.consumers.effects_queue.url)

@@ -1,10 +1,12 @@
-"""The tenant program's one component: everything a tenant owns on AWS, declared from the table specs.
+"""The tenant program's component: everything a tenant owns on AWS, declared from the table specs.
 
 Per tenant: its DynamoDB tables (keys, GSIs, streams, TTL, point-in-time recovery, deletion
 protection, tags; premium tenants replicate to a second region as global tables), one IAM role
 whose policy reaches only those tables, their indexes and streams, and the stream consumers (a
 Lambda function fed by one event source mapping per history-feeding stream, failures going to
-an SQS dead-letter queue). Nothing here does I/O: Pulumi reads the code archive and talks to AWS.
+an SQS dead-letter queue). Each concern is a component of its own under the TenantStack
+(``TenantTables``, ``TenantAccessRole``, ``TenantStreamConsumers``). Nothing here does I/O:
+Pulumi reads the code archive and talks to AWS.
 
 The Lambda builds the history only: it has no network path to PostgreSQL, and is given none.
 It hands each applied record (secrets left out) to the tenant's stream-effects queue, which
@@ -22,6 +24,9 @@ from provisioning.table_specs import TableSpec
 from tenants.tiers import tier_policy
 
 COMPONENT_TYPE = "resale:tenant:TenantStack"
+TABLES_TYPE = "resale:tenant:Tables"
+ACCESS_ROLE_TYPE = "resale:tenant:AccessRole"
+CONSUMERS_TYPE = "resale:tenant:StreamConsumers"
 TABLE_DATA_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
@@ -78,13 +83,10 @@ def in_region(arn: str, region: str) -> str:
     return ":".join(parts)
 
 
-def log_group_arn(*, function_arn: str, function_name: str) -> str:
-    partition, region, account = (
-        function_arn.split(":")[1],
-        region_of(function_arn),
-        function_arn.split(":")[4],
-    )
-    return f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}:*"
+def arn_beside(arn: str, service: str, resource: str) -> str:
+    """The ARN of a resource in the same partition, region and account as ``arn``."""
+    partition, region, account = arn.split(":")[1], region_of(arn), arn.split(":")[4]
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
 def tenant_access_policy(
@@ -211,64 +213,147 @@ def _table_args(spec: TableSpec, args: TenantStackArgs, replicated: bool) -> dic
     return table
 
 
-class TenantStack(pulumi.ComponentResource):
-    """One tenant's infrastructure. Outputs: tables and streams by role, the role ARN, the consumer."""
+def tenant_tags(args: TenantStackArgs) -> dict[str, str]:
+    return {"resale:tenant": args.slug, "resale:tier": args.tier, "resale:managed-by": "pulumi"}
 
-    def __init__(self, name: str, args: TenantStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(COMPONENT_TYPE, name, None, opts)
-        replicated = tier_policy(args.tier).global_tables
-        if replicated and not args.replica_region:
-            raise ValueError(f"tier {args.tier} replicates its tables: a replica region is required")
-        tags = {"resale:tenant": args.slug, "resale:tier": args.tier, "resale:managed-by": "pulumi"}
-        child = pulumi.ResourceOptions(parent=self)
 
+@dataclass(frozen=True)
+class ConsumerNames:
+    """The names of the stream consumers' resources, which the access role's policy names too."""
+
+    function: str
+    dead_letter_queue: str
+    effects_queue: str
+
+    @classmethod
+    def of(cls, args: TenantStackArgs) -> "ConsumerNames":
+        prefix = f"{args.resource_prefix}-{args.slug}"
+        return cls(f"{prefix}-streams", f"{prefix}-streams-dlq", f"{prefix}-stream-effects")
+
+
+class TenantConcern(pulumi.ComponentResource):
+    """A component of one concern under a TenantStack, named after the stack and the concern."""
+
+    def __init__(self, typ: str, stack: "TenantStack", concern: str) -> None:
+        super().__init__(typ, f"{stack.child_prefix}-{concern}", None, pulumi.ResourceOptions(parent=stack))
+        self._stack = stack
+
+    def child_options(self, **options) -> pulumi.ResourceOptions:
+        """A child's options, aliased to its URN under the stack itself.
+
+        Each resource was declared directly under the TenantStack before the stack grew one
+        component per concern; the alias keeps its URN, so existing stacks move it instead of
+        replacing it.
+        """
+        return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=self._stack)], **options)
+
+
+class TenantTables(TenantConcern):
+    """The tenant's DynamoDB tables by role, declared from the table specs."""
+
+    def __init__(self, stack: "TenantStack") -> None:
+        super().__init__(TABLES_TYPE, stack, "tables")
+        args, name = stack.tenant_args, stack.child_prefix
         self.tables: dict[str, aws.dynamodb.Table] = {
             spec.role: aws.dynamodb.Table(
                 f"{name}-{spec.role}",
-                **_table_args(spec, args, replicated),
-                opts=child,
+                **_table_args(spec, args, replicated=stack.replica_region is not None),
+                opts=self.child_options(),
             )
             for spec in args.tables
         }
-        streamed = [spec.role for spec in args.tables if spec.feeds_history]
+        self.streamed = [spec.role for spec in args.tables if spec.feeds_history]
+        self.table_names = pulumi.Output.from_input({role: table.name for role, table in self.tables.items()})
+        self.stream_arns = pulumi.Output.from_input(
+            {role: self.tables[role].stream_arn for role in self.streamed}
+        )
+        self.register_outputs({"tables": self.table_names, "streams": self.stream_arns})
 
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-streams-dlq",
-            name=f"{args.resource_prefix}-{args.slug}-streams-dlq",
-            message_retention_seconds=14 * 24 * 3600,
-            sqs_managed_sse_enabled=True,
-            tags=tags,
-            opts=child,
-        )
-        self.effects_queue = aws.sqs.Queue(
-            f"{name}-stream-effects",
-            name=f"{args.resource_prefix}-{args.slug}-stream-effects",
-            message_retention_seconds=4 * 24 * 3600,
-            visibility_timeout_seconds=60,
-            sqs_managed_sse_enabled=True,
-            tags=tags,
-            opts=child,
-        )
+
+class TenantAccessRole(TenantConcern):
+    """The tenant's IAM role and its one policy, which reaches only the tenant's own resources.
+
+    The policy names the consumers' queues and log group by the ARNs their names give (the same
+    partition, region and account as the tables), so the role exists before the consumers that
+    run with it, and the policy before their streams are mapped.
+    """
+
+    def __init__(self, stack: "TenantStack", tables: TenantTables) -> None:
+        super().__init__(ACCESS_ROLE_TYPE, stack, "access")
+        args, name, consumers = stack.tenant_args, stack.child_prefix, stack.consumer_names
+        tags = tenant_tags(args)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{args.resource_prefix}-{args.slug}-data",
             description=f"Reaches only the tables and streams of tenant {args.slug}",
             assume_role_policy=json.dumps(assume_role_policy(args.slug, args.trusted_principal_arns)),
             tags=tags,
-            opts=child,
+            opts=self.child_options(),
         )
-        function_name = f"{args.resource_prefix}-{args.slug}-streams"
+
+        def policy_document(arns: dict) -> str:
+            beside = arns["tables"][0]
+            return json.dumps(
+                tenant_access_policy(
+                    table_arns=arns["tables"],
+                    streamed_table_arns=arns["streamed"],
+                    dead_letter_queue_arn=arn_beside(beside, "sqs", consumers.dead_letter_queue),
+                    effects_queue_arn=arn_beside(beside, "sqs", consumers.effects_queue),
+                    function_log_group_arn=arn_beside(
+                        beside, "logs", f"log-group:/aws/lambda/{consumers.function}:*"
+                    ),
+                    replica_region=stack.replica_region,
+                )
+            )
+
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name=f"{args.resource_prefix}-{args.slug}-data",
+            role=self.role.id,
+            policy=pulumi.Output.all(
+                tables=[table.arn for table in tables.tables.values()],
+                streamed=[tables.tables[role].arn for role in tables.streamed],
+            ).apply(policy_document),
+            opts=self.child_options(),
+        )
+        self.register_outputs({"role_arn": self.role.arn})
+
+
+class TenantStreamConsumers(TenantConcern):
+    """The Lambda that reads the history-feeding streams, its mappings, logs and queues."""
+
+    def __init__(self, stack: "TenantStack", tables: TenantTables, access: TenantAccessRole) -> None:
+        super().__init__(CONSUMERS_TYPE, stack, "consumers")
+        args, name, names = stack.tenant_args, stack.child_prefix, stack.consumer_names
+        tags = tenant_tags(args)
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-streams-dlq",
+            name=names.dead_letter_queue,
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=self.child_options(),
+        )
+        self.effects_queue = aws.sqs.Queue(
+            f"{name}-stream-effects",
+            name=names.effects_queue,
+            message_retention_seconds=4 * 24 * 3600,
+            visibility_timeout_seconds=60,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=self.child_options(),
+        )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-consumer-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=f"/aws/lambda/{names.function}",
             retention_in_days=LOG_RETENTION_DAYS,
             tags=tags,
-            opts=child,
+            opts=self.child_options(),
         )
-        self.consumer = aws.lambda_.Function(
+        self.function = aws.lambda_.Function(
             f"{name}-consumer",
-            name=function_name,
-            role=self.role.arn,
+            name=names.function,
+            role=access.role.arn,
             runtime=args.consumer_runtime,
             handler=args.consumer_handler,
             code=args.consumer_code,
@@ -284,39 +369,13 @@ class TenantStack(pulumi.ComponentResource):
                 }
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            name=f"{args.resource_prefix}-{args.slug}-data",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                tables=[table.arn for table in self.tables.values()],
-                streamed=[self.tables[role].arn for role in streamed],
-                queue=self.dead_letter_queue.arn,
-                effects=self.effects_queue.arn,
-                function=self.consumer.arn,
-            ).apply(
-                lambda arns: json.dumps(
-                    tenant_access_policy(
-                        table_arns=arns["tables"],
-                        streamed_table_arns=arns["streamed"],
-                        dead_letter_queue_arn=arns["queue"],
-                        effects_queue_arn=arns["effects"],
-                        function_log_group_arn=log_group_arn(
-                            function_arn=arns["function"], function_name=function_name
-                        ),
-                        replica_region=args.replica_region if replicated else None,
-                    )
-                )
-            ),
-            opts=child,
+            opts=self.child_options(depends_on=[self.log_group]),
         )
         self.mappings: dict[str, aws.lambda_.EventSourceMapping] = {
             role: aws.lambda_.EventSourceMapping(
                 f"{name}-{role}-stream",
-                event_source_arn=self.tables[role].stream_arn,
-                function_name=self.consumer.arn,
+                event_source_arn=tables.tables[role].stream_arn,
+                function_name=self.function.arn,
                 starting_position="TRIM_HORIZON",
                 batch_size=100,
                 maximum_batching_window_in_seconds=1,
@@ -330,20 +389,45 @@ class TenantStack(pulumi.ComponentResource):
                     )
                 ),
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+                # The function reads the stream with the role's policy: granted before it is fed.
+                opts=self.child_options(depends_on=[access.policy]),
             )
-            for role in streamed
+            for role in tables.streamed
         }
-
-        self.table_names = pulumi.Output.from_input({role: table.name for role, table in self.tables.items()})
-        self.stream_arns = pulumi.Output.from_input({role: self.tables[role].stream_arn for role in streamed})
         self.register_outputs(
             {
-                "tables": self.table_names,
-                "streams": self.stream_arns,
-                "role_arn": self.role.arn,
-                "consumer_function": self.consumer.name,
+                "consumer_function": self.function.name,
                 "dead_letter_queue_arn": self.dead_letter_queue.arn,
                 "effects_queue_url": self.effects_queue.url,
+            }
+        )
+
+
+class TenantStack(pulumi.ComponentResource):
+    """One tenant's infrastructure: its tables, its access role, its stream consumers.
+
+    Outputs: tables and streams by role, the role ARN, the consumer function and its queues."""
+
+    def __init__(self, name: str, args: TenantStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        replicated = tier_policy(args.tier).global_tables
+        if replicated and not args.replica_region:
+            raise ValueError(f"tier {args.tier} replicates its tables: a replica region is required")
+        self.tenant_args = args
+        self.child_prefix = name
+        self.consumer_names = ConsumerNames.of(args)
+        self.replica_region = args.replica_region if replicated else None
+        """Where the tables replicate to: set only for a tier with global tables."""
+        self.storage = TenantTables(self)
+        self.access = TenantAccessRole(self, self.storage)
+        self.consumers = TenantStreamConsumers(self, self.storage, self.access)
+        self.register_outputs(
+            {
+                "tables": self.storage.table_names,
+                "streams": self.storage.stream_arns,
+                "role_arn": self.access.role.arn,
+                "consumer_function": self.consumers.function.name,
+                "dead_letter_queue_arn": self.consumers.dead_letter_queue.arn,
+                "effects_queue_url": self.consumers.effects_queue.url,
             }
         )

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from control_plane import signin
 from control_plane.console.services import invitation_issue, invitation_token
 from control_plane.signin import signin_lock_take
-from tenants.services import tenant_create
+from tenants.actions import do_create_tenant
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -32,7 +32,9 @@ def sign_in(way_in, unique_slug):
     paths = {"console": "/console/login/", "admin": "/admin/login/?next=/admin/"}
     if way_in == "invitation":
         slug = unique_slug("inv")
-        tenant = tenant_create(slug=slug, name=slug.title(), tier="standard", admin_email=f"a@{slug}.example")
+        tenant = do_create_tenant(
+            slug=slug, name=slug.title(), tier="standard", admin_email=f"a@{slug}.example"
+        )
         invitation = invitation_issue(
             tenant=tenant, email=USERNAME, role="auditor", actor=None, accept_url_for=lambda token: token
         )

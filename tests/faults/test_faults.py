@@ -22,8 +22,7 @@ from django.db import connection
 from provisioning.onboarding import onboarding_run_create, run_onboarding
 from resale.history.selectors import history_iter
 from resale.tenancy import forget_tenant_routes, tenant_route
-from tenants.api_keys import api_key_issue
-from tenants.services import tenant_create
+from tenants.actions import do_create_tenant, do_issue_api_key
 from tests.faults.harness import (
     TABLE_HEADER,
     TERMINAL_ORDER_STATUSES,
@@ -67,9 +66,11 @@ class FaultBed:
 
 
 def _onboard(platform: RunningPlatform, slug: str) -> TenantClient:
-    tenant = tenant_create(slug=slug, name=slug.title(), tier="premium", admin_email=f"admin@{slug}.example")
+    tenant = do_create_tenant(
+        slug=slug, name=slug.title(), tier="premium", admin_email=f"admin@{slug}.example"
+    )
     run_onboarding(onboarding_run_create(tenant).id)
-    key = api_key_issue(tenant=tenant, name="storefront", scopes=["read", "write"]).key
+    key = do_issue_api_key(tenant=tenant, name="storefront", scopes=["read", "write"]).key
     headers = {"Authorization": f"Api-Key {key}"}
     created = []
 

@@ -7,13 +7,13 @@ from django.db import connection
 
 from provisioning.cells import place_tenant_in_cell, tables_per_tenant
 from provisioning.onboarding import onboarding_run_create, run_onboarding
+from tenants.actions import do_create_tenant
 from tenants.errors import NoCellCapacity
 from tenants.models import Cell, Tenant
-from tenants.services import tenant_create
 
 
 def make_tenant(slug: str) -> Tenant:
-    return tenant_create(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
+    return do_create_tenant(slug=slug, name=slug, tier="standard", admin_email=f"admin@{slug}.example")
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 
 from provisioning.dynamo_apply import wait_until_active, wait_until_gone
 from resale.binding import tenant_dynamodb_client
-from tenants.services import tenant_create
+from tenants.actions import do_create_tenant
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -68,7 +68,7 @@ def test_a_table_deleted_by_hand_is_missing_and_a_tenant_without_resources_has_n
     assert [s for name, s in statuses(drift).items() if name != clicks] == ["in_sync"] * 5
 
     slug = unique_slug("new")
-    tenant_create(slug=slug, name="New", tier="standard", admin_email=f"admin@{slug}.example")
+    do_create_tenant(slug=slug, name="New", tier="standard", admin_email=f"admin@{slug}.example")
     refused = staff_client.get(f"/control/v1/tenants/{slug}/drift")
     assert refused.status_code == 409 and refused["Content-Type"] == "application/problem+json"
     assert staff_client.get("/control/v1/tenants/no-such-tenant/drift").status_code == 404

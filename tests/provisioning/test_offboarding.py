@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provisioning import offboarding
-from provisioning.services import start_offboarding
+from provisioning.actions import do_offboard
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -30,7 +30,7 @@ def put_listings(ddb, table: str, count: int) -> list[dict]:
 
 def offboard(tenant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run = start_offboarding(tenant=tenant)
+        run = do_offboard(tenant=tenant)
     tenant.refresh_from_db()
     run.refresh_from_db()
     return run

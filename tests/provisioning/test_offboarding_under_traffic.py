@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from provisioning.services import start_offboarding
-from tenants.api_keys import api_key_issue
+from provisioning.actions import do_offboard
+from tenants.actions import do_issue_api_key
 from tests.dynamodb_local import free_port
 from tests.provisioning.processes import stop_process_group
 
@@ -115,7 +115,7 @@ def test_offboarding_under_live_writes_refuses_them_within_seconds_and_exports_e
     settings.OFFBOARDING_DRAIN_SECONDS = DRAIN_SECONDS
     settings.OFFBOARDING_EXPORT_DIR = tmp_path / "exports"
     tenant = provisioned_tenant()
-    key = api_key_issue(tenant=tenant, name="storefront", scopes=["read", "write"]).key
+    key = do_issue_api_key(tenant=tenant, name="storefront", scopes=["read", "write"]).key
     stop = threading.Event()
     writers = [Writer(web_server, key, number, stop) for number in range(WRITERS)]
     for writer in writers:
@@ -126,7 +126,7 @@ def test_offboarding_under_live_writes_refuses_them_within_seconds_and_exports_e
         time.sleep(0.1)
 
     accepted_at = time.monotonic()
-    run = start_offboarding(tenant=tenant)  # the 202: committed, and the workflow runs here (eager)
+    run = do_offboard(tenant=tenant)  # the 202: committed, and the workflow runs here (eager)
     stop.set()
     for writer in writers:
         writer.join(30)

@@ -4,12 +4,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from provisioning import onboarding
+from provisioning.actions import do_retry_failed_run, do_start_onboarding
 from provisioning.models import ProvisioningRun
 from provisioning.onboarding import ONBOARDING_STEPS, onboarding_run_create, run_onboarding
-from provisioning.services import retry_onboarding, start_onboarding
 from resale.binding import tenant_dynamodb_client
+from tenants.actions import do_create_tenant
 from tenants.models import Membership, Tenant, TenantEvent
-from tenants.services import tenant_create
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -156,8 +156,10 @@ def test_a_step_that_fails_fails_the_tenant_with_the_reason_and_a_retry_finishes
     request.addfinalizer(lambda: ONBOARDING_STEPS.__setitem__(index, original))
     slug = unique_slug("crash")
     with django_capture_on_commit_callbacks(execute=True):
-        tenant = tenant_create(slug=slug, name="Crash", tier="standard", admin_email=f"admin@{slug}.example")
-        start_onboarding(tenant)
+        tenant = do_create_tenant(
+            slug=slug, name="Crash", tier="standard", admin_email=f"admin@{slug}.example"
+        )
+        do_start_onboarding(tenant=tenant)
     tenant.refresh_from_db()
     assert tenant.status == "failed"
     assert tenant.failure_reason == "check_tables: RuntimeError: simulated crash while checking the tables"
@@ -167,7 +169,7 @@ def test_a_step_that_fails_fails_the_tenant_with_the_reason_and_a_retry_finishes
     done_at = {s["name"]: s["at"] for s in run.steps if s["status"] == "done"}
 
     with django_capture_on_commit_callbacks(execute=True):
-        retry_onboarding(tenant=tenant)
+        do_retry_failed_run(tenant=tenant)
     tenant.refresh_from_db()
     run.refresh_from_db()
     assert tenant.status == "active" and tenant.failure_reason == ""
@@ -183,7 +185,7 @@ def test_retrying_a_tenant_with_nothing_failed_is_refused(provisioned_tenant):
     from provisioning.errors import NothingToRetry
 
     with pytest.raises(NothingToRetry):
-        retry_onboarding(tenant=provisioned_tenant())
+        do_retry_failed_run(tenant=provisioned_tenant())
 
 
 def test_a_held_stack_lock_is_retried_by_the_task_and_never_fails_the_tenant(
@@ -209,8 +211,10 @@ def test_a_held_stack_lock_is_retried_by_the_task_and_never_fails_the_tenant(
     request.addfinalizer(lambda: setattr(celery_eager.conf, "task_eager_propagates", propagates))
     slug = unique_slug("locked")
     with django_capture_on_commit_callbacks(execute=True):
-        tenant = tenant_create(slug=slug, name="Locked", tier="standard", admin_email=f"admin@{slug}.example")
-        start_onboarding(tenant)
+        tenant = do_create_tenant(
+            slug=slug, name="Locked", tier="standard", admin_email=f"admin@{slug}.example"
+        )
+        do_start_onboarding(tenant=tenant)
     tenant.refresh_from_db()
     run = tenant.runs.get()
     assert locked_once == [run.pk]

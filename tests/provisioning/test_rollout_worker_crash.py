@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
+from provisioning.actions import do_start_rollout
 from provisioning.models import ProvisioningRun, Rollout
-from provisioning.services import start_rollout
 from tests.provisioning.processes import pool_children, wait_for
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -18,7 +18,7 @@ def test_a_worker_killed_mid_apply_redelivers_it_and_the_rollout_finishes_with_o
 ):
     worker, log = celery_worker
     tenants = [provisioned_tenant() for _ in range(2)]
-    rollout = start_rollout(
+    rollout = do_start_rollout(
         tenants=[t.slug for t in tenants], canary=1, wave_size=1, max_parallel=1, max_failures=0
     )  # autocommit: queued at once
 

@@ -3,13 +3,13 @@ canary first then waves, an error budget that halts, resume after a fix, cancel,
 
 import pytest
 
+from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.engines.local import LocalEngine
 from provisioning.models import ProvisioningRun, Rollout, RolloutTenant
 from provisioning.rollouts import rollout_advance, rollout_create, rollout_tenant_apply
-from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from resale.binding import TenantRef, tenant_dynamodb_client
+from tenants.actions import do_create_tenant
 from tenants.models import Tenant
-from tenants.services import tenant_create
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE, NEW_STREAM_SITECUSTOMIZE
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -50,7 +50,7 @@ def test_a_model_that_gains_an_index_is_planned_then_applied_to_five_tenants_can
     program_change(NEW_INDEX_SITECUSTOMIZE)
 
     rollout = rollouts(
-        start_rollout,
+        do_start_rollout,
         tenants=[t.slug for t in tenants],
         canary=1,
         wave_size=2,
@@ -89,7 +89,7 @@ def test_a_failing_tenant_halts_the_rollout_over_six_tenants_and_resume_after_th
 
     monkeypatch.setattr(LocalEngine, "deploy", deploy_failing_for_one_tenant)
     slugs = [t.slug for t in tenants]
-    rollout = rollouts(start_rollout, tenants=slugs, canary=1, wave_size=2, max_parallel=2, max_failures=0)
+    rollout = rollouts(do_start_rollout, tenants=slugs, canary=1, wave_size=2, max_parallel=2, max_failures=0)
 
     assert rollout.status == "halted" and "1 tenants failed" in rollout.halted_reason
     by_slug = entries(rollout)
@@ -102,7 +102,7 @@ def test_a_failing_tenant_halts_the_rollout_over_six_tenants_and_resume_after_th
     assert Tenant.objects.get(slug=broken).status == "active"  # a failed update keeps it serving
 
     monkeypatch.setattr(LocalEngine, "deploy", real_deploy)
-    rollout = rollouts(resume_rollout, rollout=rollout)
+    rollout = rollouts(do_resume_rollout, rollout=rollout)
 
     assert rollout.status == "succeeded"
     assert {entry.status for entry in entries(rollout).values()} == {"changed"}
@@ -115,7 +115,7 @@ def test_an_unchanged_program_leaves_every_tenant_unchanged_and_a_preview_change
     provisioned_tenant, program_change, rollouts
 ):
     tenants = [provisioned_tenant() for _ in range(2)]
-    rollout = rollouts(start_rollout, tenants="all", canary=1, wave_size=5, max_parallel=2, max_failures=0)
+    rollout = rollouts(do_start_rollout, tenants="all", canary=1, wave_size=5, max_parallel=2, max_failures=0)
     assert rollout.status == "succeeded"
     mine = {slug: entry for slug, entry in entries(rollout).items() if slug in {t.slug for t in tenants}}
     assert {entry.status for entry in mine.values()} == {"unchanged"}
@@ -123,7 +123,7 @@ def test_an_unchanged_program_leaves_every_tenant_unchanged_and_a_preview_change
     program_change(NEW_STREAM_SITECUSTOMIZE)
     runs_before = ProvisioningRun.objects.count()
     preview = rollouts(
-        start_rollout,
+        do_start_rollout,
         tenants=[t.slug for t in tenants],
         canary=1,
         wave_size=5,
@@ -148,7 +148,7 @@ def test_offboarded_tenants_are_skipped_new_ones_left_to_onboarding_and_busy_one
     rollout = rollout_create(tenants="all", canary=0, wave_size=3, max_parallel=3, max_failures=0)
     Tenant.objects.filter(pk=leaving.pk).update(status=Tenant.Status.OFFBOARDED)
     later = unique_slug("later")  # onboarded after the rollout began: on the current program already
-    tenant_create(slug=later, name="Later", tier="standard", admin_email=f"admin@{later}.example")
+    do_create_tenant(slug=later, name="Later", tier="standard", admin_email=f"admin@{later}.example")
     tier_change = ProvisioningRun.objects.create(tenant=busy, kind="update", tier="premium")
 
     started = rollout_advance(rollout_id=rollout.pk)
@@ -179,7 +179,7 @@ def test_cancel_starts_no_more_tenants_and_lets_the_running_one_finish(provision
     )
     (running,) = rollout_advance(rollout_id=rollout.pk)
 
-    cancelled = cancel_rollout(rollout=rollout)
+    cancelled = do_cancel_rollout(rollout=rollout)
     rollout_tenant_apply(entry_id=running)
 
     assert cancelled.status == "cancelled" and rollout_advance(rollout_id=rollout.pk) == []
@@ -187,7 +187,7 @@ def test_cancel_starts_no_more_tenants_and_lets_the_running_one_finish(provision
     assert by_slug[first.slug].status == "unchanged"
     assert by_slug[second.slug].status == "skipped" and by_slug[second.slug].error == "rollout cancelled"
     with pytest.raises(Exception, match="cancelled"):
-        cancel_rollout(rollout=rollout)
+        do_cancel_rollout(rollout=rollout)
 
 
 def test_a_tenant_whose_worker_died_mid_apply_is_applied_again_by_the_redelivered_task_with_one_run(

@@ -4,6 +4,7 @@ import json
 
 import pulumi
 import pytest
+from pulumi.runtime.mocks import MockMonitor
 
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
@@ -44,8 +45,23 @@ class TenantMocks(pulumi.runtime.Mocks):
         }
 
 
+class RecordingMonitor(MockMonitor):
+    """The mock engine's side of each registration: the URN given and the aliases asked for."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registered: dict[str, tuple[str, str, list]] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)
+        if request.custom:
+            self.registered[response.urn] = (request.type, request.name, [a.spec for a in request.aliases])
+        return response
+
+
 MOCKS = TenantMocks()
-pulumi.runtime.set_mocks(MOCKS, project="resale-tenant", stack="test", preview=False)
+MONITOR = RecordingMonitor(MOCKS)
+pulumi.runtime.set_mocks(MOCKS, project="resale-tenant", stack="test", preview=False, monitor=MONITOR)
 pytestmark = pytest.mark.pulumi_mocks
 
 from moto.iam.access_control import IAMPolicy  # noqa: E402
@@ -75,12 +91,12 @@ def tenant_stack(slug: str, tier: str) -> TenantStack:
 def settled(stack: TenantStack) -> pulumi.Output:
     """An output that resolves once every resource of the stack has been registered."""
     return pulumi.Output.all(
-        [t.arn for t in stack.tables.values()],
-        [m.id for m in stack.mappings.values()],
-        stack.policy.policy,
-        stack.consumer.arn,
-        stack.role.arn,
-        stack.dead_letter_queue.arn,
+        [t.arn for t in stack.storage.tables.values()],
+        [m.id for m in stack.consumers.mappings.values()],
+        stack.access.policy.policy,
+        stack.consumers.function.arn,
+        stack.access.role.arn,
+        stack.consumers.dead_letter_queue.arn,
     )
 
 
@@ -235,7 +251,7 @@ def test_the_role_policy_names_only_the_tenants_own_tables_indexes_streams_queue
             assert resource != "*" and f":{ACCOUNT}:" in resource
 
     return pulumi.Output.all(settled(shop), settled(shop_two)).apply(
-        lambda _: pulumi.Output.all(shop.policy.policy, shop_two.policy.policy).apply(check)
+        lambda _: pulumi.Output.all(shop.access.policy.policy, shop_two.access.policy.policy).apply(check)
     )
 
 
@@ -270,7 +286,7 @@ def test_an_iam_policy_engine_lets_the_role_use_its_own_tables_and_streams_and_n
         assert _decision(policy, "dynamodb:DeleteTable", own["table"]) != "PERMITTED"
 
     return pulumi.Output.all(settled(shop), settled(shop_two)).apply(
-        lambda _: pulumi.Output.all(shop.policy.policy).apply(check)
+        lambda _: pulumi.Output.all(shop.access.policy.policy).apply(check)
     )
 
 
@@ -307,3 +323,49 @@ def test_the_platform_may_assume_the_role_only_with_the_tenant_as_session_tag():
         "Action": ["sts:AssumeRole", "sts:TagSession"],
         "Condition": {"StringEquals": {"aws:RequestTag/tenant": "shop"}},
     }
+
+
+STACK_URN = "urn:pulumi:test::resale-tenant::resale:tenant:TenantStack"
+
+
+def alias_urn(spec, typ: str, name: str) -> str:
+    """The URN an alias spec names, as the engine resolves it (parent's type chain, then the type).
+
+    The mock monitor puts the root stack's type in its URNs; the engine leaves it out."""
+    parent_types = spec.parentUrn.split("::")[2].removeprefix("pulumi:pulumi:Stack$")
+    return f"urn:pulumi:test::resale-tenant::{parent_types}${spec.type or typ}::{spec.name or name}"
+
+
+@pulumi.runtime.test
+def test_every_resource_of_an_existing_stack_keeps_its_urn_through_an_alias_so_none_is_replaced():
+    stack = tenant_stack("moved", "premium")
+    n = "tenant-moved"
+    declared_under_the_stack = (
+        {("aws:dynamodb/table:Table", f"{n}-{role}") for role in ROLES}
+        | {
+            ("aws:lambda/eventSourceMapping:EventSourceMapping", f"{n}-{role}-stream")
+            for role in HISTORY_FEEDING
+        }
+        | {
+            ("aws:iam/role:Role", f"{n}-role"),
+            ("aws:iam/rolePolicy:RolePolicy", f"{n}-policy"),
+            ("aws:sqs/queue:Queue", f"{n}-streams-dlq"),
+            ("aws:sqs/queue:Queue", f"{n}-stream-effects"),
+            ("aws:cloudwatch/logGroup:LogGroup", f"{n}-consumer-logs"),
+            ("aws:lambda/function:Function", f"{n}-consumer"),
+        }
+    )
+
+    def check(_):
+        registered = {
+            (typ, name): (urn, {alias_urn(spec, typ, name) for spec in specs})
+            for urn, (typ, name, specs) in MONITOR.registered.items()
+            if name.startswith(f"{n}-")
+        }
+        assert set(registered) == declared_under_the_stack
+        for (typ, name), (urn, aliases) in registered.items():
+            former = f"{STACK_URN}${typ}::{name}"
+            assert urn != former, urn
+            assert former in aliases, (urn, aliases)
+
+    return settled(stack).apply(check)

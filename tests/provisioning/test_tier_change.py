@@ -11,7 +11,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.updates import run_update, update_run_create
 from resale.binding import tenant_dynamodb_client
 from resale.tenancy import forget_tenant_routes, tenant_route
-from tenants.api_keys import api_key_issue
+from tenants.actions import do_issue_api_key
 
 pytestmark = [pytest.mark.ddblocal]
 
@@ -28,7 +28,7 @@ def stream_of(tenant, table: str) -> str | None:
 
 def storefront(tenant) -> APIClient:
     client = APIClient()
-    key = api_key_issue(tenant=tenant, name="storefront", scopes=["read", "write"]).key
+    key = do_issue_api_key(tenant=tenant, name="storefront", scopes=["read", "write"]).key
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return client
 

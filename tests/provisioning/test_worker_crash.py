@@ -6,10 +6,10 @@ import signal
 
 import pytest
 
+from provisioning.actions import do_start_onboarding
 from provisioning.models import ProvisioningRun
-from provisioning.services import start_onboarding
+from tenants.actions import do_create_tenant
 from tenants.models import Membership, TenantEvent
-from tenants.services import tenant_create
 from tests.provisioning.processes import pool_children, wait_for
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -20,8 +20,8 @@ def test_a_worker_killed_mid_step_redelivers_it_and_the_tenant_finishes_with_no_
 ):
     worker, log = celery_worker
     slug = unique_slug("killed")
-    tenant = tenant_create(slug=slug, name="Killed", tier="standard", admin_email=f"admin@{slug}.example")
-    run = start_onboarding(tenant)  # autocommit: queued at once
+    tenant = do_create_tenant(slug=slug, name="Killed", tier="standard", admin_email=f"admin@{slug}.example")
+    run = do_start_onboarding(tenant=tenant)  # autocommit: queued at once
 
     def apply_running() -> bool:
         steps = {s["name"]: s["status"] for s in ProvisioningRun.objects.get(pk=run.pk).steps}

@@ -8,7 +8,8 @@ import urllib3
 from rest_framework.test import APIClient
 
 from resale.tenancy import forget_tenant_routes
-from tenants.api_keys import api_key_issue, resolution_cache
+from tenants.actions import do_issue_api_key
+from tenants.api_keys import resolution_cache
 from tenants.models import Tenant
 from tests.dynamodb_local import free_port
 
@@ -63,7 +64,7 @@ def tenant_api(provisioned_tenant):
         tier: str = "standard", scopes: tuple[str, ...] = ("read", "write"), tenant: Tenant | None = None
     ):
         tenant = tenant or provisioned_tenant(tier=tier)
-        issued = api_key_issue(tenant=tenant, name="storefront", scopes=list(scopes))
+        issued = do_issue_api_key(tenant=tenant, name="storefront", scopes=list(scopes))
         return TenantApi(tenant=tenant, key=issued.key, key_id=issued.id, client=client_for(issued.key))
 
     return make

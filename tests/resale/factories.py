@@ -107,9 +107,9 @@ def drain(consumer: ShardStreamConsumer, *, quiet_rounds: int = 2, timeout: floa
 def api_client_for(tenant, *scopes: str):
     from rest_framework.test import APIClient
 
-    from tenants.api_keys import api_key_issue
+    from tenants.actions import do_issue_api_key
 
-    issued = api_key_issue(tenant=tenant, name="test", scopes=list(scopes))
+    issued = do_issue_api_key(tenant=tenant, name="test", scopes=list(scopes))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.key}")
     return client

@@ -8,11 +8,17 @@ from django.views.decorators.http import require_POST
 
 from control_plane.console.access import staff_view
 from control_plane.console.forms import RolloutForm
+from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.drift import tenant_drift
-from provisioning.errors import RolloutFinished, RolloutNotResumable, TenantNotProvisioned, UnknownTenants
+from provisioning.errors import (
+    NoRolloutTargets,
+    RolloutFinished,
+    RolloutNotResumable,
+    TenantNotProvisioned,
+    UnknownTenants,
+)
 from provisioning.models import Rollout, RolloutTenant
 from provisioning.selectors import rollout_list, rollout_waves
-from provisioning.services import cancel_rollout, resume_rollout, start_rollout
 from provisioning.updates import UPDATABLE_STATUSES
 from tenants.models import Tenant
 
@@ -25,8 +31,8 @@ def rollout_list_view(request: HttpRequest) -> HttpResponse:
     form = RolloutForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            rollout = start_rollout(actor=request.user, **form.cleaned_data)
-        except UnknownTenants as exc:
+            rollout = do_start_rollout(actor=request.user, **form.cleaned_data)
+        except (NoRolloutTargets, UnknownTenants) as exc:
             form.add_error("tenants", str(exc))
         else:
             return redirect("console:staff-rollout", rollout_id=rollout.pk)
@@ -63,7 +69,7 @@ def rollout_detail_view(request: HttpRequest, rollout_id: int) -> HttpResponse:
 @require_POST
 def rollout_action_view(request: HttpRequest, rollout_id: int, action: str) -> HttpResponse:
     rollout = get_object_or_404(Rollout, pk=rollout_id)
-    service = {"resume": resume_rollout, "cancel": cancel_rollout}.get(action)
+    service = {"resume": do_resume_rollout, "cancel": do_cancel_rollout}.get(action)
     if service is None:
         return redirect("console:staff-rollout", rollout_id=rollout_id)
     try:

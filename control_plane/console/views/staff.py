@@ -11,15 +11,15 @@ from control_plane.console.access import staff_view
 from control_plane.console.forms import OnboardingForm, TenantFilterForm
 from control_plane.console.health import platform_health
 from control_plane.console.selectors import tenant_health, tenant_overview
-from control_plane.console.services import invitation_issue, tenant_onboard
+from control_plane.console.services import invitation_issue
+from provisioning.actions import do_offboard, do_onboard_tenant, do_retry_failed_run
 from provisioning.errors import NothingToRetry
 from provisioning.models import ProvisioningRun
 from provisioning.selectors import tenant_runs
-from provisioning.services import retry_onboarding, start_offboarding
 from resale.streams.selectors import tenant_stream_lag
+from tenants.actions import do_resume_tenant, do_suspend_tenant
 from tenants.errors import InvalidTenantTransition, SlugTaken
 from tenants.models import Membership, Tenant
-from tenants.services import tenant_resume, tenant_suspend
 
 TENANTS_PER_PAGE = 50
 
@@ -27,19 +27,19 @@ TENANTS_PER_PAGE = 50
 TENANT_ACTIONS = {
     "suspend": (
         "Suspend",
-        tenant_suspend,
+        do_suspend_tenant,
         {Tenant.Status.ACTIVE},
         "Its API answers 403 to every storefront request until it is resumed.",
     ),
     "resume": (
         "Resume",
-        tenant_resume,
+        do_resume_tenant,
         {Tenant.Status.SUSPENDED},
         "Its API serves storefront requests again.",
     ),
     "offboard": (
         "Offboard",
-        start_offboarding,
+        do_offboard,
         {Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED, Tenant.Status.FAILED},
         "Its API stops serving; every table is exported as JSON lines, the export is verified, "
         "then its tables are deleted. This cannot be undone.",
@@ -68,7 +68,7 @@ def onboarding_view(request: HttpRequest) -> HttpResponse:
     form = OnboardingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = tenant_onboard(**form.cleaned_data, actor=request.user)
+            run = do_onboard_tenant(**form.cleaned_data, actor=request.user)
         except SlugTaken:
             form.add_error("slug", "This slug is taken.")
         else:
@@ -98,7 +98,7 @@ def run_progress_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespo
 def onboarding_retry_view(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, slug=slug)
     try:
-        run = retry_onboarding(tenant=tenant, actor=request.user)
+        run = do_retry_failed_run(tenant=tenant, actor=request.user)
     except (NothingToRetry, InvalidTenantTransition) as exc:
         messages.error(request, str(exc))
         return redirect("console:staff-tenant", slug=slug)

@@ -48,10 +48,9 @@ from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_update, listing_withdraw
 from resale.orders.selectors import order_get
 from resale.tenancy import TenantRoute, tenant_route
-from tenants.api_keys import api_key_issue, api_key_revoke
+from tenants.actions import do_issue_api_key, do_remove_membership, do_revoke_api_key
 from tenants.errors import LastAdmin
 from tenants.models import Membership
-from tenants.services import membership_remove
 from tenants.tiers import tier_policy
 
 ADMINS = frozenset({ADMIN})
@@ -196,7 +195,7 @@ def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     """Lists the keys. A POST issues one and redirects; the next GET shows its secret, once."""
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = api_key_issue(
+        issued = do_issue_api_key(
             tenant=access.tenant,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
@@ -217,7 +216,7 @@ def api_keys_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
 @require_POST
 def api_key_revoke_view(request: HttpRequest, access: TenantAccess, key_id: str) -> HttpResponse:
     api_key = get_object_or_404(access.tenant.api_keys, id=key_id)
-    api_key_revoke(api_key=api_key, actor=request.user)
+    do_revoke_api_key(api_key=api_key, actor=request.user)
     messages.success(request, f"Key {api_key.name} ({api_key.id}) revoked.")
     return redirect("console:api-keys", slug=access.tenant.slug)
 
@@ -253,7 +252,7 @@ def member_remove_view(request: HttpRequest, access: TenantAccess, membership_id
         Membership.objects.select_related("user", "tenant"), pk=membership_id, tenant=access.tenant
     )
     try:
-        membership_remove(membership=membership, actor=request.user)
+        do_remove_membership(membership=membership, actor=request.user)
     except LastAdmin as exc:
         messages.error(request, exc.detail)
         return redirect("console:team", slug=access.tenant.slug)

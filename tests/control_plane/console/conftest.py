@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tenants.actions import do_create_tenant
 from tenants.models import Membership
-from tenants.services import tenant_create
 from tests.control_plane.console.history import history_write
 
 PASSWORD = "a-long-test-passphrase-42"
@@ -48,7 +48,7 @@ def registered_tenant(db, unique_slug):
 
     def make(tier: str = "standard"):
         slug = unique_slug("reg")
-        return tenant_create(slug=slug, name=slug.title(), tier=tier, admin_email=f"admin@{slug}.example")
+        return do_create_tenant(slug=slug, name=slug.title(), tier=tier, admin_email=f"admin@{slug}.example")
 
     return make
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from control_plane.console.models import Invitation
 from resale.models import WebhookSubscription
 from resale.tables import TENANT_TABLE_MODELS
-from tenants.api_keys import api_key_issue
+from tenants.actions import do_issue_api_key
 from tenants.models import ApiKey, Membership
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_a_member_cannot_post_into_another_tenant(signed_in, registered_tenant, 
 
 def test_an_admin_cannot_revoke_another_tenants_key_through_their_own_slug(signed_in, registered_tenant):
     mine, theirs = registered_tenant(), registered_tenant()
-    their_key = api_key_issue(tenant=theirs, name="theirs", scopes=["read"])
+    their_key = do_issue_api_key(tenant=theirs, name="theirs", scopes=["read"])
     client = signed_in("admin@mine.example", tenant=mine, role="admin")
     assert client.post(_url("api-key-revoke", mine.slug, key_id=their_key.id)).status_code == 404
     assert client.post(_url("api-key-revoke", theirs.slug, key_id=their_key.id)).status_code == 404
@@ -77,7 +77,7 @@ def test_an_auditor_cannot_post_anything_in_their_own_tenant(
 
 def test_an_auditor_cannot_revoke_a_key(signed_in, registered_tenant):
     tenant = registered_tenant()
-    key = api_key_issue(tenant=tenant, name="k", scopes=["read"])
+    key = do_issue_api_key(tenant=tenant, name="k", scopes=["read"])
     client = signed_in("auditor@t.example", tenant=tenant, role="auditor")
     assert client.post(_url("api-key-revoke", tenant.slug, key_id=key.id)).status_code == 403
     assert ApiKey.objects.get(id=key.id).revoked_at is None

@@ -5,8 +5,8 @@ from django.core import mail
 
 from provisioning.models import ProvisioningRun
 from provisioning.onboarding import onboarding_run_create
+from tenants.actions import do_change_tenant_status
 from tenants.models import Tenant
-from tenants.services import tenant_set_status
 from tests.resale.factories import shard_state
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def staff(signed_in):
 
 def test_the_tenants_list_filters_by_status_and_searches(staff, registered_tenant):
     active, provisioning = registered_tenant(), registered_tenant(tier="premium")
-    tenant_set_status(tenant=active, status=Tenant.Status.ACTIVE)
+    do_change_tenant_status(tenant=active, status=Tenant.Status.ACTIVE)
     onboarding_run_create(provisioning)
     page = staff.get("/console/staff/tenants/").content.decode()
     assert active.slug in page and provisioning.slug in page
@@ -98,7 +98,7 @@ def test_a_failed_onboarding_shows_the_error_and_retry_resumes_the_failed_run(
     failed = onboarding_run_create(tenant)
     failed.status, failed.error = ProvisioningRun.Status.FAILED, "apply_tables: ClientError: boom"
     failed.save()
-    tenant_set_status(tenant=tenant, status=Tenant.Status.FAILED, reason=failed.error)
+    do_change_tenant_status(tenant=tenant, status=Tenant.Status.FAILED, reason=failed.error)
     page = staff.get(f"/console/staff/tenants/{tenant.slug}/runs/{failed.pk}/").content.decode()
     assert "apply_tables: ClientError: boom" in page and "Retry the failed run" in page
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -123,7 +123,7 @@ def test_offboard_asks_for_confirmation_then_starts_the_offboarding(
     staff, registered_tenant, django_capture_on_commit_callbacks
 ):
     tenant = registered_tenant()
-    tenant_set_status(tenant=tenant, status=Tenant.Status.ACTIVE)
+    do_change_tenant_status(tenant=tenant, status=Tenant.Status.ACTIVE)
     confirm = staff.get(f"/console/staff/tenants/{tenant.slug}/offboard/")
     assert confirm.status_code == 200 and b"cannot be undone" in confirm.content
     tenant.refresh_from_db()
@@ -138,7 +138,7 @@ def test_offboard_asks_for_confirmation_then_starts_the_offboarding(
 
 def test_suspend_asks_for_confirmation_then_suspends_and_resume_restores(staff, registered_tenant):
     tenant = registered_tenant()
-    tenant_set_status(tenant=tenant, status=Tenant.Status.ACTIVE)
+    do_change_tenant_status(tenant=tenant, status=Tenant.Status.ACTIVE)
     confirm = staff.get(f"/console/staff/tenants/{tenant.slug}/suspend/")
     assert confirm.status_code == 200 and b"answers 403" in confirm.content
     tenant.refresh_from_db()

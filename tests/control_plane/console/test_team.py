@@ -16,9 +16,9 @@ from control_plane.console.services import (
     invitation_token,
     invitation_withdraw,
 )
+from tenants.actions import do_remove_membership
 from tenants.errors import LastAdmin
 from tenants.models import Membership, TenantEvent
-from tenants.services import membership_remove
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_two_admins_removing_each_other_at_once_leave_exactly_one(team):
     def remove(membership: Membership, actor) -> None:
         barrier.wait()
         try:
-            membership_remove(membership=membership, actor=actor)
+            do_remove_membership(membership=membership, actor=actor)
             outcomes.append("removed")
         except LastAdmin:
             outcomes.append("refused")

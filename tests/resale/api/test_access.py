@@ -8,9 +8,8 @@ from dataclasses import replace
 import pytest
 from rest_framework.test import APIClient
 
-from tenants.api_keys import api_key_revoke
+from tenants.actions import do_revoke_api_key, do_suspend_tenant
 from tenants.models import ApiKey
-from tenants.services import tenant_suspend
 from tenants.tiers import TIERS
 from tests.resale.conftest import client_for, listing_body
 
@@ -61,7 +60,7 @@ def _eventually(predicate, within: float) -> float:
 def test_a_revoked_key_stops_working_within_seconds(tenant_api):
     api = tenant_api()
     assert api.client.get("/api/v1/listings/x").status_code == 404
-    api_key_revoke(api_key=ApiKey.objects.get(id=api.key_id))
+    do_revoke_api_key(api_key=ApiKey.objects.get(id=api.key_id))
     _eventually(lambda: api.client.get("/api/v1/listings/x").status_code == 401, within=6.5)
 
 
@@ -69,7 +68,7 @@ def test_a_revoked_key_stops_working_within_seconds(tenant_api):
 def test_a_suspended_tenant_is_403_within_seconds_and_others_go_on(tenant_api):
     api, other = tenant_api(), tenant_api()
     assert api.client.get("/api/v1/listings/x").status_code == 404
-    tenant_suspend(tenant=api.tenant)
+    do_suspend_tenant(tenant=api.tenant)
     _eventually(lambda: api.client.get("/api/v1/listings/x").status_code == 403, within=6.5)
     assert other.client.get("/api/v1/listings/x").status_code == 404
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from resale.tenancy import tenant_route
-from tenants.services import tenant_suspend
+from tenants.actions import do_suspend_tenant
 from tenants.tiers import TIERS
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -71,7 +71,7 @@ def test_a_suspended_tenants_links_stop_redirecting(tenant_api):
 
     api = tenant_api()
     link = api.client.post("/api/v1/links", {"target_url": "https://a.example"}, format="json").json()
-    tenant_suspend(tenant=api.tenant)
+    do_suspend_tenant(tenant=api.tenant)
     forget_tenant_routes()
     assert api.client.get(f"/r/{api.slug}/{link['code']}").status_code == 404
 

@@ -61,11 +61,11 @@ def test_orders_changed_recently_or_finished_are_left_alone(tenant_api, sandbox)
 
 
 def test_the_sweep_reaches_every_active_tenant_and_no_suspended_one(tenant_api, sandbox):
-    from tenants.services import tenant_suspend
+    from tenants.actions import do_suspend_tenant
 
     first, second, suspended = tenant_api(), tenant_api(), tenant_api()
     orders = {first.slug: submit(first), second.slug: submit(second), suspended.slug: submit(suspended)}
-    tenant_suspend(tenant=suspended.tenant)
+    do_suspend_tenant(tenant=suspended.tenant)
     assert sorted(sweep(timedelta(0))) == sorted(
         [(first.slug, orders[first.slug]), (second.slug, orders[second.slug])]
     )

@@ -1,4 +1,10 @@
-"""What the control plane asks of provisioning: onboard, retry, offboard, change a tier, roll out."""
+"""The registry actions that start provisioning work: onboard, retry, offboard, change a tier, roll out.
+
+Each records its run (or rollout) and its ``TenantEvent`` in one transaction and queues the
+work once that transaction commits, so a rolled-back action queues nothing and a queued task
+always finds its run. The API, the console and the workflows call these; the pure registry
+actions they build on are in ``tenants.actions``.
+"""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -10,22 +16,31 @@ from provisioning.onboarding import onboarding_run_create
 from provisioning.rollouts import rollout_cancel, rollout_create, rollout_resume
 from provisioning.selectors import tenant_runs
 from provisioning.tasks import rollout_start, run_workflow_start, update_run_start
-from provisioning.updates import update_run_create
+from provisioning.updates import IN_FLIGHT, update_run_create
 from provisioning.workflow import run_resume
+from tenants.actions import do_change_tenant_status, do_create_tenant, record_tenant_event
 from tenants.models import Tenant
-from tenants.services import record_tenant_event, tenant_set_status
-
-IN_FLIGHT = (ProvisioningRun.Status.PENDING, ProvisioningRun.Status.RUNNING)
 
 
-def start_onboarding(tenant: Tenant) -> ProvisioningRun:
+def do_start_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
     """Records an onboarding run and queues its workflow once the current transaction commits."""
-    run = onboarding_run_create(tenant)
-    transaction.on_commit(lambda: run_workflow_start(run))
+    with transaction.atomic():
+        run = onboarding_run_create(tenant)
+        record_tenant_event(tenant=tenant, action="tenant.onboarding_started", actor=actor, run=run.pk)
+        transaction.on_commit(lambda: run_workflow_start(run))
     return run
 
 
-def retry_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
+def do_onboard_tenant(
+    *, slug: str, name: str, tier: str, admin_email: str, actor: AbstractBaseUser | None = None
+) -> ProvisioningRun:
+    """Registers the tenant and starts its onboarding, both or neither; returns the run."""
+    with transaction.atomic():
+        tenant = do_create_tenant(slug=slug, name=name, tier=tier, admin_email=admin_email, actor=actor)
+        return do_start_onboarding(tenant=tenant, actor=actor)
+
+
+def do_retry_failed_run(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
     """Resumes the tenant's failed run (onboarding, or an offboarding) from the step that failed."""
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -37,7 +52,7 @@ def retry_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -
             if run.kind == ProvisioningRun.Kind.ONBOARD
             else Tenant.Status.OFFBOARDING
         )
-        tenant_set_status(tenant=locked, status=resumed_status, actor=actor)
+        do_change_tenant_status(tenant=locked, status=resumed_status, actor=actor)
         run = run_resume(run=run)
         record_tenant_event(tenant=locked, action="tenant.retried", actor=actor, run=run.pk, kind=run.kind)
         transaction.on_commit(lambda: run_workflow_start(run))
@@ -45,7 +60,7 @@ def retry_onboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -
     return run
 
 
-def start_offboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
+def do_offboard(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
     """Moves the tenant to ``offboarding`` and queues the export-then-delete workflow.
 
     Idempotent: a tenant already offboarding or offboarded gets its offboarding run back.
@@ -58,22 +73,20 @@ def start_offboarding(*, tenant: Tenant, actor: AbstractBaseUser | None = None) 
             if latest.status in IN_FLIGHT or locked.status == Tenant.Status.OFFBOARDED:
                 return latest
             if latest.status == ProvisioningRun.Status.FAILED:
-                return retry_onboarding(tenant=locked, actor=actor)
+                return do_retry_failed_run(tenant=locked, actor=actor)
         if latest is not None and latest.status in IN_FLIGHT:
             raise TenantBusy(
                 f"Run {latest.pk} ({latest.kind}) of tenant {locked.slug} is in progress; "
                 "offboard it when that ends."
             )
-        tenant_set_status(tenant=locked, status=Tenant.Status.OFFBOARDING, actor=actor)
+        do_change_tenant_status(tenant=locked, status=Tenant.Status.OFFBOARDING, actor=actor)
         run = offboarding_run_create(locked)
         transaction.on_commit(lambda: run_workflow_start(run))
     tenant.refresh_from_db()
     return run
 
 
-def tenant_tier_change(
-    *, tenant: Tenant, tier: str, actor: AbstractBaseUser | None = None
-) -> ProvisioningRun:
+def do_change_tier(*, tenant: Tenant, tier: str, actor: AbstractBaseUser | None = None) -> ProvisioningRun:
     """Applies the program for the new tier to the live tenant; its tier switches once applied."""
     with transaction.atomic():
         run = update_run_create(tenant=tenant, tier=tier, actor=actor)
@@ -81,7 +94,7 @@ def tenant_tier_change(
     return run
 
 
-def start_rollout(*, actor: AbstractBaseUser | None = None, **options) -> Rollout:
+def do_start_rollout(*, actor: AbstractBaseUser | None = None, **options) -> Rollout:
     """Records a rollout (see ``provisioning.rollouts.rollout_create``) and starts it from a worker."""
     with transaction.atomic():
         rollout = rollout_create(actor=actor, **options)
@@ -89,12 +102,12 @@ def start_rollout(*, actor: AbstractBaseUser | None = None, **options) -> Rollou
     return rollout
 
 
-def resume_rollout(*, rollout: Rollout) -> Rollout:
+def do_resume_rollout(*, rollout: Rollout) -> Rollout:
     with transaction.atomic():
         rollout = rollout_resume(rollout=rollout)
         transaction.on_commit(lambda: rollout_start(rollout))
     return rollout
 
 
-def cancel_rollout(*, rollout: Rollout) -> Rollout:
+def do_cancel_rollout(*, rollout: Rollout) -> Rollout:
     return rollout_cancel(rollout=rollout)
