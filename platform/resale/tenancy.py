@@ -12,9 +12,14 @@ from typing import Any
 from django.conf import settings
 
 from resale.binding import TenantModels, TenantNotRoutable, tenant_models
-from tenants.lookup_cache import LookupCache
-from tenants.models import SLUG_VALIDATOR, Tenant
-from tenants.tiers import TierPolicy, tier_policy
+from resale.registry import (
+    LookupCache,
+    TierPolicy,
+    is_serving_status,
+    plausible_slug,
+    registered_tenant,
+    tier_policy,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class TenantRoute:
 
     @property
     def serving(self) -> bool:
-        return self.status == Tenant.Status.ACTIVE
+        return is_serving_status(self.status)
 
     @property
     def policy(self) -> TierPolicy:
@@ -41,8 +46,7 @@ _routes: LookupCache[TenantRoute] = LookupCache(
 
 
 def _load_route(slug: str) -> TenantRoute | None:
-    tenant = Tenant.objects.filter(slug=slug).only("slug", "status", "tier", "resources", "attribute_schema")
-    tenant = tenant.first()
+    tenant = registered_tenant(slug)
     if tenant is None:
         return None
     try:
@@ -64,7 +68,7 @@ def tenant_route(slug: str) -> TenantRoute | None:
     A string that cannot be a slug costs no query; an unknown slug costs one per
     ``TENANT_ROUTE_CACHE_SECONDS`` while it is among the last ``MAX_REMEMBERED_UNKNOWN_SLUGS``
     unknown ones."""
-    if not SLUG_VALIDATOR.regex.fullmatch(slug):
+    if not plausible_slug(slug):
         return None
     hit, route = _routes.get(slug)
     if hit:

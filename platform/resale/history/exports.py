@@ -18,12 +18,11 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from resale.binding import TenantModels, tenant_models
+from resale.binding import TenantLike, TenantModels, tenant_models
 from resale.history import verify_history
 from resale.history.checkpoints import checkpoints_iter, public_jwks
 from resale.history.selectors import event_as_dict, history_iter
 from resale.models import HistoryExport
-from tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def history_export(*, tenant: Tenant, full: bool = False, directory: Path | None = None) -> ExportResult:
+def history_export(*, tenant: TenantLike, full: bool = False, directory: Path | None = None) -> ExportResult:
     """Exports the tenant's new events (all of them with ``full``) to one .jsonl.gz file."""
     models = tenant_models(tenant)
     previous = HistoryExport.objects.filter(tenant_slug=tenant.slug).order_by("-last_seq").first()

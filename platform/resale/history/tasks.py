@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from resale.binding import tenant_models
 from resale.history.verification import history_verification_refresh
-from tenants.models import Tenant
+from resale.registry import registered_tenant
 
 JOB_LOCK_SECONDS = 900
 
@@ -29,8 +29,8 @@ def history_verify_enqueue(*, tenant_slug: str, full: bool) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def history_verify_job(tenant_slug: str, full: bool) -> None:
     try:
-        tenant = Tenant.objects.filter(slug=tenant_slug).first()
-        if tenant is not None and (tenant.resources or {}).get("tables"):
+        tenant = registered_tenant(tenant_slug)
+        if tenant is not None and tenant.resources.get("tables"):
             history_verification_refresh(tenant_models=tenant_models(tenant), full=full)
     finally:
         cache.delete(_lock_key(tenant_slug, full))

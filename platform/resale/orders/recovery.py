@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from resale.clock import utc_text
 from resale.orders.selectors import orders_stalled
+from resale.registry import serving_tenant_slugs
 from resale.tenancy import tenant_route
-from tenants.models import Tenant
 
 
 def stalled_orders_requeue(
@@ -23,7 +23,7 @@ def stalled_orders_requeue(
     tenant's in-flight order unchanged for ``stalled_for``; returns the pairs it queued."""
     unchanged_since = utc_text(datetime.now(UTC) - stalled_for)
     requeued = []
-    for slug in Tenant.objects.filter(status=Tenant.Status.ACTIVE).values_list("slug", flat=True):
+    for slug in serving_tenant_slugs():
         route = tenant_route(slug)
         if route is None:
             continue
