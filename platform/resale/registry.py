@@ -28,7 +28,6 @@ __all__ = [
     "registered_tenants",
     "resolve_api_key",
     "serving_tenant_slugs",
-    "tier_policy",
 ]
 
 CONSUMED_STATUSES = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED, Tenant.Status.OFFBOARDING)

@@ -6,37 +6,19 @@ schema change still takes effect within seconds. The bound classes themselves ar
 the life of the process (see ``resale.binding``).
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
 
 from django.conf import settings
 
 from resale.binding import TenantModels, TenantNotRoutable, tenant_models
-from resale.registry import (
-    LookupCache,
-    TierPolicy,
-    is_serving_status,
-    plausible_slug,
-    registered_tenant,
-    tier_policy,
-)
+from resale.registry import LookupCache, RegisteredTenant, plausible_slug, registered_tenant
 
 
 @dataclass(frozen=True)
-class TenantRoute:
-    slug: str
-    status: str
-    tier: str
-    attribute_schema: dict[str, Any] | None
+class TenantRoute(RegisteredTenant):
+    """The registered tenant with its bound table classes."""
+
     models: TenantModels
-
-    @property
-    def serving(self) -> bool:
-        return is_serving_status(self.status)
-
-    @property
-    def policy(self) -> TierPolicy:
-        return tier_policy(self.tier)
 
 
 MAX_REMEMBERED_UNKNOWN_SLUGS = 10_000
@@ -53,13 +35,7 @@ def _load_route(slug: str) -> TenantRoute | None:
         models = tenant_models(tenant)
     except TenantNotRoutable:
         return None
-    return TenantRoute(
-        slug=tenant.slug,
-        status=tenant.status,
-        tier=tenant.tier,
-        attribute_schema=tenant.attribute_schema,
-        models=models,
-    )
+    return TenantRoute(**{field.name: getattr(tenant, field.name) for field in fields(tenant)}, models=models)
 
 
 def tenant_route(slug: str) -> TenantRoute | None:
