@@ -12,13 +12,13 @@ import json
 import os
 import zipfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 
 from resale.binding import TenantLike, TenantModels, tenant_models
+from resale.clock import file_stamp
 from resale.history import verify_history
 from resale.history.checkpoints import checkpoints_iter, public_jwks
 from resale.history.selectors import event_as_dict, history_iter
@@ -48,7 +48,7 @@ def history_export(*, tenant: TenantLike, full: bool = False, directory: Path | 
     after_seq = 0 if full or previous is None else previous.last_seq
     directory = Path(directory or settings.HISTORY_EXPORT_DIR) / tenant.slug
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp()
     final = directory / f"history-{stamp}-after-{after_seq}.jsonl.gz"
     partial = final.with_suffix(".partial")
     count, first_seq, last_seq = 0, None, after_seq
