@@ -1,11 +1,16 @@
 """Bar charts drawn as inline SVG on the server: no chart library, nothing to load."""
 
 from dataclasses import dataclass
-
-from control_plane.console.selectors import DayCount
+from datetime import date
 
 WIDTH = 600
 HEIGHT = 160
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    count: int
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
 import json
-from datetime import UTC
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from control_plane.console.selectors import HistoryFilter
+from resale.history.selectors import HistoryFilter
 from resale.models import WebhookDelivery
 from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from tenants.models import SLUG_VALIDATOR, ApiKey, Membership, Tenant
@@ -172,11 +171,6 @@ class OrderFilterForm(forms.Form):
     )
 
 
-def _utc_prefix(moment) -> str:
-    """A time as the leading part of an RFC 3339 UTC string, which compares as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
-
-
 class HistoryFilterForm(forms.Form):
     entity_type = forms.CharField(
         required=False,
@@ -206,11 +200,11 @@ class HistoryFilterForm(forms.Form):
     def history_filter(self) -> HistoryFilter:
         data = self.cleaned_data if self.is_valid() else {}
         return HistoryFilter(
-            entity_type=data.get("entity_type", ""),
-            entity_id=data.get("entity_id", ""),
-            actor=data.get("actor", ""),
-            since=_utc_prefix(data.get("since")),
-            until=_utc_prefix(data.get("until")),
+            entity_type=data.get("entity_type") or None,
+            entity_id=data.get("entity_id") or None,
+            actor=data.get("actor") or None,
+            since=data.get("since"),
+            until=data.get("until"),
         )
 
 

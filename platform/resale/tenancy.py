@@ -6,32 +6,19 @@ schema change still takes effect within seconds. The bound classes themselves ar
 the life of the process (see ``resale.binding``).
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
 
 from django.conf import settings
 
 from resale.binding import TenantModels, TenantNotRoutable, tenant_models
-from tenants.lookup_cache import LookupCache
-from tenants.models import SLUG_VALIDATOR, Tenant
-from tenants.tiers import TierPolicy, tier_policy
+from resale.registry import LookupCache, RegisteredTenant, plausible_slug, registered_tenant
 
 
 @dataclass(frozen=True)
-class TenantRoute:
-    slug: str
-    status: str
-    tier: str
-    attribute_schema: dict[str, Any] | None
+class TenantRoute(RegisteredTenant):
+    """The registered tenant with its bound table classes."""
+
     models: TenantModels
-
-    @property
-    def serving(self) -> bool:
-        return self.status == Tenant.Status.ACTIVE
-
-    @property
-    def policy(self) -> TierPolicy:
-        return tier_policy(self.tier)
 
 
 MAX_REMEMBERED_UNKNOWN_SLUGS = 10_000
@@ -41,21 +28,14 @@ _routes: LookupCache[TenantRoute] = LookupCache(
 
 
 def _load_route(slug: str) -> TenantRoute | None:
-    tenant = Tenant.objects.filter(slug=slug).only("slug", "status", "tier", "resources", "attribute_schema")
-    tenant = tenant.first()
+    tenant = registered_tenant(slug)
     if tenant is None:
         return None
     try:
         models = tenant_models(tenant)
     except TenantNotRoutable:
         return None
-    return TenantRoute(
-        slug=tenant.slug,
-        status=tenant.status,
-        tier=tenant.tier,
-        attribute_schema=tenant.attribute_schema,
-        models=models,
-    )
+    return TenantRoute(**{field.name: getattr(tenant, field.name) for field in fields(tenant)}, models=models)
 
 
 def tenant_route(slug: str) -> TenantRoute | None:
@@ -64,7 +44,7 @@ def tenant_route(slug: str) -> TenantRoute | None:
     A string that cannot be a slug costs no query; an unknown slug costs one per
     ``TENANT_ROUTE_CACHE_SECONDS`` while it is among the last ``MAX_REMEMBERED_UNKNOWN_SLUGS``
     unknown ones."""
-    if not SLUG_VALIDATOR.regex.fullmatch(slug):
+    if not plausible_slug(slug):
         return None
     hit, route = _routes.get(slug)
     if hit:

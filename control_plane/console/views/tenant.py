@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from control_plane.console.access import ADMIN, TenantAccess, tenant_view
-from control_plane.console.charts import day_bar_chart
+from control_plane.console.charts import DayCount, day_bar_chart
 from control_plane.console.errors import AttributeSchemaInvalid, FeatureNotInTier, InvitationInvalid
 from control_plane.console.forms import (
     ApiKeyForm,
@@ -26,13 +26,7 @@ from control_plane.console.forms import (
     OrderFilterForm,
 )
 from control_plane.console.models import Invitation
-from control_plane.console.selectors import (
-    PAGE_SIZE,
-    DayCount,
-    listings_per_day,
-    order_page,
-    orders_per_day,
-)
+from control_plane.console.paging import page_or_first
 from control_plane.console.services import (
     attribute_schema_set,
     console_actor,
@@ -41,18 +35,20 @@ from control_plane.console.services import (
 )
 from control_plane.console.show_once import secret_keep, secret_take
 from httpkit.usage import usage_per_day
-from resale.errors import InvalidCursor, NotFound
+from resale.cursors import Page
+from resale.errors import NotFound
+from resale.history.selectors import daily_counts
 from resale.listings.errors import InvalidListing, ListingNotAvailable, StaleVersion
-from resale.listings.selectors import Page as ListingPage
 from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_update, listing_withdraw
-from resale.orders.selectors import order_get
+from resale.orders.selectors import order_get, order_list
 from resale.tenancy import TenantRoute, tenant_route
 from tenants.actions import do_issue_api_key, do_remove_membership, do_revoke_api_key
 from tenants.errors import LastAdmin
 from tenants.models import Membership
 from tenants.tiers import tier_policy
 
+PAGE_SIZE = 50
 ADMINS = frozenset({ADMIN})
 STALE_EDIT = "Someone changed this listing since you opened it: reload and edit again."
 LISTING_FILTERS = {"seller_id": "seller_id", "status": "status", "category": "category", "text": "q"}
@@ -68,14 +64,10 @@ def _route_or_page(
     return route, None
 
 
-def _listing_page(route: TenantRoute, filters: dict, cursor: str | None) -> ListingPage:
-    """A page of the listings filters (the form's ``q`` is the text search); a cursor that does not
-    belong to these filters starts from the first page."""
+def _listing_page(route: TenantRoute, filters: dict, cursor: str | None) -> Page:
+    """A page of the listings filters (the form's ``q`` is the text search)."""
     chosen = {name: filters.get(field) or None for name, field in LISTING_FILTERS.items()}
-    try:
-        return listing_list(route=route, limit=PAGE_SIZE, cursor=cursor, **chosen)
-    except InvalidCursor:
-        return listing_list(route=route, limit=PAGE_SIZE, **chosen)
+    return page_or_first(lambda at: listing_list(route=route, limit=PAGE_SIZE, cursor=at, **chosen), cursor)
 
 
 @tenant_view(roles=ADMINS)
@@ -144,6 +136,12 @@ def listing_withdraw_view(request: HttpRequest, access: TenantAccess, listing_id
     return redirect("console:listings", slug=access.tenant.slug)
 
 
+def _order_page(route: TenantRoute, filters: dict, cursor: str | None) -> Page:
+    """A page of the orders filters."""
+    chosen = {name: filters.get(name) or "" for name in ("status", "buyer_id")}
+    return page_or_first(lambda at: order_list(route=route, limit=PAGE_SIZE, cursor=at, **chosen), cursor)
+
+
 @tenant_view(roles=ADMINS)
 def order_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     route, page_without_tables = _route_or_page(request, access)
@@ -151,7 +149,7 @@ def order_list_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
         return page_without_tables
     form = OrderFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = order_page(tables=route.models, cursor=request.GET.get("cursor"), **filters)
+    page = _order_page(route, filters, request.GET.get("cursor"))
     query = request.GET.copy()
     query.pop("cursor", None)
     return render(
@@ -178,13 +176,13 @@ def usage_view(request: HttpRequest, access: TenantAccess) -> HttpResponse:
     route, page_without_tables = _route_or_page(request, access)
     if route is None:
         return page_without_tables
-    tables = route.models
     api_usage = usage_per_day(tenant_slug=access.tenant.slug)
+    counts = daily_counts(tenant_models=route.models)
     charts = [
         ("API requests per day", day_bar_chart([DayCount(u.day, u.requests) for u in api_usage])),
         ("Throttled requests per day", day_bar_chart([DayCount(u.day, u.throttled) for u in api_usage])),
-        ("Orders per day", day_bar_chart(orders_per_day(tables=tables))),
-        ("Listings created per day", day_bar_chart(listings_per_day(tables=tables))),
+        ("Orders per day", day_bar_chart([DayCount(c.day, c.orders) for c in counts])),
+        ("Listings created per day", day_bar_chart([DayCount(c.day, c.listings) for c in counts])),
     ]
     return render(request, "console/tenant/usage.html", {"access": access, "charts": charts})
 

@@ -11,8 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from httpkit.request_context import bind_tenant_to_request_context
-from tenants.api_keys import ApiKeyPrincipal, resolve_api_key
-from tenants.models import Tenant
+from resale.registry import ApiKeyPrincipal, is_serving_status, resolve_api_key
 
 KEYWORD = b"api-key"
 
@@ -47,7 +46,7 @@ class TenantIsServing(BasePermission):
         principal = request.auth
         if not isinstance(principal, ApiKeyPrincipal):
             raise exceptions.NotAuthenticated("An API key is required: 'Authorization: Api-Key <key>'.")
-        return principal.tenant_status == Tenant.Status.ACTIVE
+        return is_serving_status(principal.tenant_status)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

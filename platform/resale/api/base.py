@@ -19,8 +19,8 @@ from resale.api.auth import ApiKeyAuthentication, TenantIsServing
 from resale.errors import as_unavailable, is_transient_dynamodb_error
 from resale.ratelimit.costs import request_cost
 from resale.ratelimit.limiter import rate_limit_enforce
+from resale.registry import ApiKeyPrincipal
 from resale.tenancy import TenantRoute, tenant_route
-from tenants.api_keys import ApiKeyPrincipal
 
 
 class BodyTooLarge(ProblemError):

@@ -7,7 +7,6 @@ page's ``personal`` member (by seq) and the report's ``personal`` column. So era
 changes no event and no hash, and a verifier recomputes every hash from the events alone.
 """
 
-import csv
 import json
 from collections.abc import Iterator
 
@@ -23,26 +22,16 @@ from rest_framework.views import APIView
 
 from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
-from resale.binding import tenant_dynamodb_client
+from resale.csv_stream import csv_lines
 from resale.history.checkpoints import checkpoints_page, public_jwks
-from resale.history.errors import BadCursor
 from resale.history.selectors import (
-    BadHistoryCursor,
     HistoryFilter,
     dead_letters_page,
-    decode_cursor,
-    encode_cursor,
     event_as_dict,
-    history_iter,
     history_page,
+    history_report_window,
 )
-from resale.history.services import read_head
-from resale.history.tasks import history_verify_enqueue
-from resale.history.verification import (
-    REQUEST_BUDGET_EVENTS,
-    full_verification_due,
-    history_verification_refresh,
-)
+from resale.history.tasks import history_verification_for_request, history_verify_enqueue
 from resale.privacy.selectors import PersonalDataView, personal_data_view
 
 CSV_COLUMNS = (
@@ -62,13 +51,6 @@ CSV_COLUMNS = (
 
 class AuditApi(TenantAPIView):
     required_scopes = {"GET": "audit", "HEAD": "audit", "OPTIONS": "audit", "POST": "audit"}
-
-
-def _cursor(value: str | None) -> int:
-    try:
-        return decode_cursor(value) if value else 0
-    except BadHistoryCursor as exc:
-        raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -128,23 +110,22 @@ class AuditEventsApi(AuditApi):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        try:
-            items, next_cursor = history_page(
-                tenant_models=self.route.models,
-                history_filter=HistoryFilter(
-                    entity_type=data.get("entity_type"),
-                    entity_id=data.get("entity_id"),
-                    since=data.get("since"),
-                    until=data.get("until"),
-                ),
-                cursor=data.get("cursor"),
-                limit=data["limit"],
-            )
-        except BadHistoryCursor as exc:
-            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        personal = personal_data_view(self.route.models).of_page(items)
+        page = history_page(
+            tenant_models=self.route.models,
+            history_filter=HistoryFilter(
+                entity_type=data.get("entity_type"),
+                entity_id=data.get("entity_id"),
+                since=data.get("since"),
+                until=data.get("until"),
+            ),
+            cursor=data.get("cursor"),
+            limit=data["limit"],
+        )
+        personal = personal_data_view(self.route.models).of_page(page.items)
         return Response(
-            self.OutputSerializer({"items": items, "next_cursor": next_cursor, "personal": personal}).data
+            self.OutputSerializer(
+                {"items": page.items, "next_cursor": page.next_cursor, "personal": personal}
+            ).data
         )
 
 
@@ -185,12 +166,7 @@ class AuditVerifyApi(AuditApi):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        models = self.route.models
-        verification = history_verification_refresh(tenant_models=models, budget=REQUEST_BUDGET_EVENTS)
-        if not verification.complete:
-            history_verify_enqueue(tenant_slug=self.route.slug, full=False)
-        if full_verification_due(verification):
-            history_verify_enqueue(tenant_slug=self.route.slug, full=True)
+        verification = history_verification_for_request(tenant_models=self.route.models)
         return Response(self.OutputSerializer(verification).data)
 
     @extend_schema(request=None, responses={202: QueuedSerializer})
@@ -206,15 +182,12 @@ class _AuditCursorPageApi(AuditApi):
     def cursor_page(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        try:
-            items, next_cursor = self.page(
-                tenant_models=self.route.models,
-                cursor=params.validated_data.get("cursor"),
-                limit=params.validated_data["limit"],
-            )
-        except BadHistoryCursor as exc:
-            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        return Response(self.OutputSerializer({"items": items, "next_cursor": next_cursor}).data)
+        page = self.page(
+            tenant_models=self.route.models,
+            cursor=params.validated_data.get("cursor"),
+            limit=params.validated_data["limit"],
+        )
+        return Response(self.OutputSerializer(page).data)
 
 
 class AuditCheckpointsApi(_AuditCursorPageApi):
@@ -300,21 +273,14 @@ class JwksApi(APIView):
         return Response(self.OutputSerializer(public_jwks()).data)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_rows(events, personal_data: PersonalDataView) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _csv_rows(events, personal_data: PersonalDataView) -> Iterator[list]:
     for item in events:
         event = event_as_dict(item)
         personal = personal_data.of(event)
         event["personal"] = json.dumps(personal, sort_keys=True) if personal is not None else ""
         event["old"] = json.dumps(event["old"], sort_keys=True) if event["old"] is not None else ""
         event["new"] = json.dumps(event["new"], sort_keys=True) if event["new"] is not None else ""
-        yield writer.writerow([event[column] for column in CSV_COLUMNS])
+        yield [event[column] for column in CSV_COLUMNS]
 
 
 class CsvContentNegotiation(BaseContentNegotiation):
@@ -361,22 +327,18 @@ class AuditReportCsvApi(AuditApi):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        after_seq = _cursor(data.get("cursor"))
-        last_seq = after_seq + data["limit"]
-        models = self.route.models
-        events = history_iter(
-            tenant_models=models,
+        events, next_cursor = history_report_window(
+            tenant_models=self.route.models,
             history_filter=HistoryFilter(since=data.get("since"), until=data.get("until")),
-            after_seq=after_seq,
-            through_seq=last_seq,
+            cursor=data.get("cursor"),
+            limit=data["limit"],
         )
         personal_data = personal_data_view(self.route.models)
         response = StreamingHttpResponse(
-            _csv_rows(events, personal_data), content_type="text/csv; charset=utf-8"
+            csv_lines(CSV_COLUMNS, _csv_rows(events, personal_data)), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="audit-report.csv"'
-        if read_head(tenant_dynamodb_client(models.tenant), models.history.Meta.table_name)[0] > last_seq:
-            next_cursor = encode_cursor(last_seq)
+        if next_cursor is not None:
             query = request.query_params.copy()
             query["cursor"] = next_cursor
             response["X-Next-Cursor"] = next_cursor

@@ -29,8 +29,10 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
 from resale.binding import TenantModels, tenant_dynamodb_client
+from resale.clock import rfc3339
+from resale.cursors import Page
 from resale.history.selectors import chain_page
-from resale.history.services import read_head, rfc3339
+from resale.history.services import read_head
 from resale.history.verify_history import SIGNING_ALGORITHM
 
 CHECKPOINTS_CHAIN = "checkpoints"
@@ -140,14 +142,10 @@ def _checkpoint(item: dict[str, dict]) -> Checkpoint:
     )
 
 
-def checkpoints_page(
-    *, tenant_models: TenantModels, cursor: str | None, limit: int
-) -> tuple[list[Checkpoint], str | None]:
-    """The tenant's checkpoints, oldest first, ``limit`` at a time (a bad cursor: ``BadHistoryCursor``)."""
-    items, next_cursor = chain_page(
-        tenant_models=tenant_models, chain=CHECKPOINTS_CHAIN, cursor=cursor, limit=limit
-    )
-    return [_checkpoint(item) for item in items], next_cursor
+def checkpoints_page(*, tenant_models: TenantModels, cursor: str | None, limit: int) -> Page:
+    """The tenant's checkpoints, oldest first, ``limit`` at a time (a bad cursor: ``InvalidCursor``)."""
+    page = chain_page(tenant_models=tenant_models, chain=CHECKPOINTS_CHAIN, cursor=cursor, limit=limit)
+    return Page(items=[_checkpoint(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 def checkpoint_latest(*, tenant_models: TenantModels) -> Checkpoint | None:
@@ -166,7 +164,8 @@ def checkpoints_iter(*, tenant_models: TenantModels):
     """Every checkpoint, oldest first, page by page."""
     cursor = None
     while True:
-        page, cursor = checkpoints_page(tenant_models=tenant_models, cursor=cursor, limit=100)
-        yield from page
+        page = checkpoints_page(tenant_models=tenant_models, cursor=cursor, limit=100)
+        yield from page.items
+        cursor = page.next_cursor
         if cursor is None:
             return

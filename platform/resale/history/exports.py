@@ -12,18 +12,17 @@ import json
 import os
 import zipfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 
-from resale.binding import TenantModels, tenant_models
+from resale.binding import TenantLike, TenantModels, tenant_models
+from resale.clock import file_stamp
 from resale.history import verify_history
 from resale.history.checkpoints import checkpoints_iter, public_jwks
 from resale.history.selectors import event_as_dict, history_iter
 from resale.models import HistoryExport
-from tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def history_export(*, tenant: Tenant, full: bool = False, directory: Path | None = None) -> ExportResult:
+def history_export(*, tenant: TenantLike, full: bool = False, directory: Path | None = None) -> ExportResult:
     """Exports the tenant's new events (all of them with ``full``) to one .jsonl.gz file."""
     models = tenant_models(tenant)
     previous = HistoryExport.objects.filter(tenant_slug=tenant.slug).order_by("-last_seq").first()
     after_seq = 0 if full or previous is None else previous.last_seq
     directory = Path(directory or settings.HISTORY_EXPORT_DIR) / tenant.slug
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp()
     final = directory / f"history-{stamp}-after-{after_seq}.jsonl.gz"
     partial = final.with_suffix(".partial")
     count, first_seq, last_seq = 0, None, after_seq

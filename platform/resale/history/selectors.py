@@ -5,47 +5,55 @@ so a range of a million events is never held in memory: each DynamoDB page is yi
 dropped. Entity filters use the ``by_entity`` index (entity key, seq).
 """
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
 from resale.binding import TenantModels, tenant_dynamodb_client
-from resale.history.services import DEAD_LETTERS_CHAIN, EVENTS_CHAIN, rfc3339
+from resale.clock import rfc3339
+from resale.cursors import Page, seq_cursor_decode, seq_cursor_encode
+from resale.history.daily_counts import COUNTED_KINDS, DAILY_COUNTS_CHAIN, DailyCounts, day_seq
+from resale.history.services import DEAD_LETTERS_CHAIN, EVENTS_CHAIN, read_head
 
 PAGE_SIZE = 500
 
 
-class BadHistoryCursor(ValueError):
-    pass
-
-
 @dataclass(frozen=True)
 class HistoryFilter:
+    """Which events to read: one entity type (or one entity), one actor, a time range."""
+
     entity_type: str | None = None
     entity_id: str | None = None
+    actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
+    @property
+    def by_entity(self) -> bool:
+        """Whether the ``by_entity`` index answers (both the entity's type and id are named)."""
+        return bool(self.entity_type and self.entity_id)
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"seq": seq}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        seq = json.loads(base64.urlsafe_b64decode(padded.encode()))["seq"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise BadHistoryCursor("not a cursor this API gave out") from exc
-    if not isinstance(seq, int) or seq < 0:
-        raise BadHistoryCursor("not a cursor this API gave out")
-    return seq
+    def condition(self, model) -> Condition | None:
+        """What the filter asks beyond the key condition, as a DynamoDB filter expression."""
+        conditions = []
+        if self.entity_type and not self.by_entity:
+            conditions.append(model.entity_type == self.entity_type)
+        if self.entity_id and not self.by_entity:
+            conditions.append(model.entity_id == self.entity_id)
+        if self.actor:
+            conditions.append(model.actor == self.actor)
+        if self.since is not None:
+            conditions.append(model.at >= rfc3339(self.since))
+        if self.until is not None:
+            conditions.append(model.at < rfc3339(self.until))
+        combined = None
+        for condition in conditions:
+            combined = condition if combined is None else combined & condition
+        return combined
 
 
 def event_as_dict(item) -> dict[str, Any]:
@@ -70,70 +78,86 @@ def event_as_dict(item) -> dict[str, Any]:
     }
 
 
-def _time_condition(model, history_filter: HistoryFilter) -> Condition | None:
-    condition = None
-    if history_filter.since is not None:
-        condition = model.at >= rfc3339(history_filter.since)
-    if history_filter.until is not None:
-        until = model.at < rfc3339(history_filter.until)
-        condition = until if condition is None else condition & until
-    return condition
-
-
 def history_iter(
     *,
     tenant_models: TenantModels,
     history_filter: HistoryFilter | None = None,
     after_seq: int = 0,
     through_seq: int | None = None,
+    newest_first: bool = False,
 ) -> Iterator:
     """The tenant's events (PynamoDB items) after ``after_seq`` (and up to ``through_seq``),
-    oldest first, read lazily page by page."""
+    oldest first (or newest first), read lazily page by page; through the ``by_entity`` index
+    when the filter names one entity."""
     history_filter = history_filter or HistoryFilter()
+    if through_seq is not None and through_seq <= after_seq:
+        return iter(())
     model = tenant_models.history
-    filter_condition = _time_condition(model, history_filter)
     seq_range = (
         model.seq > after_seq if through_seq is None else model.seq.between(after_seq + 1, through_seq)
     )
-    if history_filter.entity_type and history_filter.entity_id:
-        return model.by_entity.query(
-            f"{history_filter.entity_type}#{history_filter.entity_id}",
-            seq_range,
-            filter_condition=filter_condition,
-            page_size=PAGE_SIZE,
-        )
-    if history_filter.entity_type:
-        entity_condition = model.entity_type == history_filter.entity_type
-        filter_condition = (
-            entity_condition if filter_condition is None else filter_condition & entity_condition
-        )
-    return model.query(
-        EVENTS_CHAIN,
-        seq_range,
-        filter_condition=filter_condition,
-        page_size=PAGE_SIZE,
-    )
+    reading = {
+        "filter_condition": history_filter.condition(model),
+        "scan_index_forward": not newest_first,
+        "page_size": PAGE_SIZE,
+    }
+    if history_filter.by_entity:
+        entity_key = f"{history_filter.entity_type}#{history_filter.entity_id}"
+        return model.by_entity.query(entity_key, seq_range, **reading)
+    return model.query(EVENTS_CHAIN, seq_range, **reading)
 
 
 def history_page(
-    *, tenant_models: TenantModels, history_filter: HistoryFilter, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of events, oldest first, and the cursor of the next page (None at the end)."""
-    after_seq = decode_cursor(cursor) if cursor else 0
+    *,
+    tenant_models: TenantModels,
+    history_filter: HistoryFilter,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
+) -> Page:
+    """One page of events (as ``event_as_dict``), oldest first (or newest first), and the signed
+    cursor of the next page (None at the end); a cursor of another query raises ``InvalidCursor``."""
+    query = {"events": asdict(history_filter), "newest_first": newest_first}
+    seq = seq_cursor_decode(tenant_slug=tenant_models.slug, query=query, cursor=cursor)
+    window = {"through_seq": seq - 1} if newest_first and seq is not None else {"after_seq": seq or 0}
     items: list[dict[str, Any]] = []
-    for item in history_iter(tenant_models=tenant_models, history_filter=history_filter, after_seq=after_seq):
+    events = history_iter(
+        tenant_models=tenant_models, history_filter=history_filter, newest_first=newest_first, **window
+    )
+    for item in events:
         if len(items) == limit:
-            return items, encode_cursor(items[-1]["seq"])
+            last_seq = items[-1]["seq"]
+            return Page(
+                items=items,
+                next_cursor=seq_cursor_encode(tenant_slug=tenant_models.slug, query=query, seq=last_seq),
+            )
         items.append(event_as_dict(item))
-    return items, None
+    return Page(items=items, next_cursor=None)
 
 
-def chain_page(
-    *, tenant_models: TenantModels, chain: str, cursor: str | None, limit: int
-) -> tuple[list[dict[str, dict]], str | None]:
+def history_report_window(
+    *, tenant_models: TenantModels, history_filter: HistoryFilter, cursor: str | None, limit: int
+) -> tuple[Iterator, str | None]:
+    """The events among the chain's next ``limit`` seqs after the cursor that match the filter
+    (PynamoDB items, oldest first, lazily), and the cursor of the window after it (None once the
+    window reaches the chain's head)."""
+    query = {"report": asdict(history_filter)}
+    after_seq = seq_cursor_decode(tenant_slug=tenant_models.slug, query=query, cursor=cursor) or 0
+    last_seq = after_seq + limit
+    events = history_iter(
+        tenant_models=tenant_models, history_filter=history_filter, after_seq=after_seq, through_seq=last_seq
+    )
+    client = tenant_dynamodb_client(tenant_models.tenant)
+    head_seq = read_head(client, tenant_models.history.Meta.table_name)[0]
+    next_seq = last_seq if head_seq > last_seq else None
+    return events, seq_cursor_encode(tenant_slug=tenant_models.slug, query=query, seq=next_seq)
+
+
+def chain_page(*, tenant_models: TenantModels, chain: str, cursor: str | None, limit: int) -> Page:
     """Raw items of one of the history table's other chains (checkpoints, dead letters), by seq,
-    oldest first, ``limit`` at a time; a bad cursor raises ``BadHistoryCursor``."""
-    after_seq = decode_cursor(cursor) if cursor else 0
+    oldest first, ``limit`` at a time; a cursor of another chain raises ``InvalidCursor``."""
+    query = {"chain": chain}
+    after_seq = seq_cursor_decode(tenant_slug=tenant_models.slug, query=query, cursor=cursor) or 0
     response = tenant_dynamodb_client(tenant_models.tenant).query(
         TableName=tenant_models.history.Meta.table_name,
         KeyConditionExpression="chain = :chain AND seq > :after",
@@ -142,17 +166,17 @@ def chain_page(
     )
     items = response.get("Items", [])
     if len(items) > limit:
-        return items[:limit], encode_cursor(int(items[limit - 1]["seq"]["N"]))
-    return items, None
+        last_seq = int(items[limit - 1]["seq"]["N"])
+        return Page(
+            items=items[:limit],
+            next_cursor=seq_cursor_encode(tenant_slug=tenant_models.slug, query=query, seq=last_seq),
+        )
+    return Page(items=items, next_cursor=None)
 
 
-def dead_letters_page(
-    *, tenant_models: TenantModels, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+def dead_letters_page(*, tenant_models: TenantModels, cursor: str | None, limit: int) -> Page:
     """The stream records that could not be applied, by the seq of their ``GAP`` event, oldest first."""
-    items, next_cursor = chain_page(
-        tenant_models=tenant_models, chain=DEAD_LETTERS_CHAIN, cursor=cursor, limit=limit
-    )
+    page = chain_page(tenant_models=tenant_models, chain=DEAD_LETTERS_CHAIN, cursor=cursor, limit=limit)
     letters = [
         {
             "seq": int(item["seq"]["N"]),
@@ -162,6 +186,29 @@ def dead_letters_page(
             "recorded_at": item["recorded_at"]["S"],
             "record": json.loads(item["record"]["S"]) if "record" in item else None,
         }
-        for item in items
+        for item in page.items
     ]
-    return letters, next_cursor
+    return Page(items=letters, next_cursor=page.next_cursor)
+
+
+def daily_counts(*, tenant_models: TenantModels, days: int = 30) -> list[DailyCounts]:
+    """The last ``days`` UTC days, oldest first, zero where nothing was counted (one query)."""
+    today = datetime.now(UTC).date()
+    span = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    response = tenant_dynamodb_client(tenant_models.tenant).query(
+        TableName=tenant_models.history.Meta.table_name,
+        KeyConditionExpression="chain = :chain AND seq BETWEEN :first AND :last",
+        ExpressionAttributeValues={
+            ":chain": {"S": DAILY_COUNTS_CHAIN},
+            ":first": {"N": str(day_seq(span[0]))},
+            ":last": {"N": str(day_seq(span[-1]))},
+        },
+    )
+    stored = {int(item["seq"]["N"]): item for item in response.get("Items", [])}
+    return [
+        DailyCounts(
+            day,
+            **{kind: int(stored.get(day_seq(day), {}).get(kind, {}).get("N", 0)) for kind in COUNTED_KINDS},
+        )
+        for day in span
+    ]

@@ -1,6 +1,6 @@
 """Appending to a tenant's history: exactly once per stream record, in a gapless hash chain.
 
-The history table holds three kinds of item:
+The history table holds these kinds of item:
 
 - ``chain="events"``, ``seq=N``: the events, seq 1, 2, 3, ... (the hash chain);
 - ``chain="head"``, ``seq=0``: the chain head, ``head_seq`` and ``head_hash`` of the last event;
@@ -8,9 +8,12 @@ The history table holds three kinds of item:
   (``applied#gap#<id>`` for a ``GAP`` event: a loss recorded once however often it is seen);
 - ``chain="checkpoints"``, ``seq=N``: the signed chain heads (``resale.history.checkpoints``);
 - ``chain="dead-letters"``, ``seq=N``: a stream record that could not be applied, beside the
-  ``GAP`` event ``N`` that records its loss (``resale.streams.dead_letters``).
+  ``GAP`` event ``N`` that records its loss (``resale.streams.dead_letters``);
+- ``chain="daily-counts"``, ``seq=YYYYMMDD``: the day's counts of events, listings created and
+  orders placed (``resale.history.daily_counts``).
 
-One DynamoDB transaction writes a batch of events, their markers and the new head, on the
+One DynamoDB transaction writes a batch of events, their markers, the new head and the count of
+their day (a batch never spans two UTC days), on the
 conditions that the head is still what we read and that no marker exists yet. So consumers on
 different shards of one tenant can append at once (the loser of a race re-reads the head and
 retries), and a record delivered twice (a consumer restarted from its checkpoint, a Lambda
@@ -32,7 +35,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from resale.backoff import backoff_delay
+from resale.clock import rfc3339
 from resale.history.chain import CHAIN_VERSION, GENESIS_HASH, canonical_json, event_hash, hashable
+from resale.history.daily_counts import daily_counts_updates, event_day
 from resale.privacy.sealing import history_images
 from resale.streams.records import EXPIRE, GAP, INSERT, MODIFY, StreamRecord
 
@@ -43,7 +48,8 @@ HEAD_CHAIN = "head"
 DEAD_LETTERS_CHAIN = "dead-letters"
 TTL_ACTOR = "system:dynamodb-ttl"
 UNKNOWN_ACTOR = "unknown"
-# Each event takes two items of a transaction (event and marker) and the head one: 2 * 49 + 1 <= 100.
+# Each event takes two items of a transaction (event and marker), the head and the day's counts
+# one each: 2 * 49 + 2 <= 100.
 MAX_EVENTS_PER_TRANSACTION = 49
 MAX_ATTEMPTS = 50
 IMAGE_MAX_BYTES = 96 * 1024
@@ -67,10 +73,6 @@ class HistoryAppendFailed(Exception):
 class AppendResult:
     appended: list[dict[str, Any]]
     duplicates: int
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _change_time(record: StreamRecord) -> str:
@@ -249,6 +251,7 @@ def _transaction(table: str, head: tuple[int, str], batch: list[tuple[_Entry, di
             }
         }
     )
+    items.extend(daily_counts_updates(table, [event for _, event in batch]))
     return items
 
 
@@ -274,10 +277,14 @@ def _entry_bytes(entry: _Entry) -> int:
 
 
 def _next_batch(pending: list[_Entry]) -> list[_Entry]:
+    """The entries of the next transaction: at most ``MAX_EVENTS_PER_TRANSACTION``, under
+    ``TRANSACTION_MAX_BYTES`` of images, all of one UTC day (one counts item per transaction)."""
     batch, size = [], 0
     for entry in pending[:MAX_EVENTS_PER_TRANSACTION]:
         size += _entry_bytes(entry)
-        if batch and size > TRANSACTION_MAX_BYTES:
+        if batch and (
+            size > TRANSACTION_MAX_BYTES or event_day(entry.content) != event_day(batch[0].content)
+        ):
             break
         batch.append(entry)
     return batch

@@ -1,4 +1,5 @@
-"""The verification job: brings a tenant's cached chain verification up to date (or redoes it whole).
+"""The verification job: brings a tenant's cached chain verification up to date (or redoes it whole),
+and the verification a request answers, which leaves the long work to that job.
 
 A job takes a slug, re-reads the tenant and resumes from the cached state, so a killed job is
 simply run again; ``history_verify_enqueue`` queues at most one job per tenant and kind at a time.
@@ -7,9 +8,14 @@ simply run again; ``history_verify_enqueue`` queues at most one job per tenant a
 from celery import shared_task
 from django.core.cache import cache
 
-from resale.binding import tenant_models
-from resale.history.verification import history_verification_refresh
-from tenants.models import Tenant
+from resale.binding import TenantModels, tenant_models
+from resale.history.verification import (
+    REQUEST_BUDGET_EVENTS,
+    Verification,
+    full_verification_due,
+    history_verification_refresh,
+)
+from resale.registry import registered_tenant
 
 JOB_LOCK_SECONDS = 900
 
@@ -26,11 +32,23 @@ def history_verify_enqueue(*, tenant_slug: str, full: bool) -> bool:
     return True
 
 
+def history_verification_for_request(*, tenant_models: TenantModels) -> Verification:
+    """What the audit API and the console's chain page answer: the cached verification brought
+    forward over at most ``REQUEST_BUDGET_EVENTS`` new events; the rest, and a full
+    re-verification once due, are queued as jobs."""
+    verification = history_verification_refresh(tenant_models=tenant_models, budget=REQUEST_BUDGET_EVENTS)
+    if not verification.complete:
+        history_verify_enqueue(tenant_slug=tenant_models.slug, full=False)
+    if full_verification_due(verification):
+        history_verify_enqueue(tenant_slug=tenant_models.slug, full=True)
+    return verification
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def history_verify_job(tenant_slug: str, full: bool) -> None:
     try:
-        tenant = Tenant.objects.filter(slug=tenant_slug).first()
-        if tenant is not None and (tenant.resources or {}).get("tables"):
+        tenant = registered_tenant(tenant_slug)
+        if tenant is not None and tenant.resources.get("tables"):
             history_verification_refresh(tenant_models=tenant_models(tenant), full=full)
     finally:
         cache.delete(_lock_key(tenant_slug, full))

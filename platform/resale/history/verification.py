@@ -22,9 +22,10 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from resale.binding import TenantModels, tenant_dynamodb_client
+from resale.clock import rfc3339
 from resale.history.chain import GENESIS_HASH, event_hash
 from resale.history.selectors import PAGE_SIZE, event_as_dict
-from resale.history.services import EVENTS_CHAIN, read_head, rfc3339
+from resale.history.services import EVENTS_CHAIN, read_head
 from resale.streams.records import GAP
 
 VERIFICATION_CHAIN = "verification"

@@ -1,21 +1,13 @@
 """Reads of a tenant's listings: by id, by seller (newest first), by status, by category."""
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from pynamodb.models import Model
 
-from resale.cursors import cursor_decode, cursor_encode
+from resale.cursors import Page, cursor_decode, cursor_encode
 from resale.errors import NotFound
 from resale.ids import plausible_id
 from resale.reads import bounded_read
 from resale.tenancy import TenantRoute
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    next_cursor: str | None
 
 
 def listing_get(*, route: TenantRoute, listing_id: str) -> Model:
@@ -83,7 +75,5 @@ def listing_list(
     )
     return Page(
         items=read.items,
-        next_cursor=cursor_encode(
-            tenant_slug=route.slug, query=query, last_evaluated_key=read.last_evaluated_key
-        ),
+        next_cursor=cursor_encode(tenant_slug=route.slug, query=query, position=read.last_evaluated_key),
     )

@@ -19,6 +19,8 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core import signing
 
+from resale.clock import rfc3339
+
 UPLOAD_SALT = "resale.media.upload"
 
 
@@ -42,7 +44,7 @@ class MediaStorage(Protocol):
 
 
 def _expires_at(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.now(UTC) + timedelta(seconds=seconds), fraction=False)
 
 
 class LocalMediaStorage:

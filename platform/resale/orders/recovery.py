@@ -10,10 +10,10 @@ charge is keyed by the order id), so an order queued twice is still charged once
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from resale.clock import utc_text
+from resale.clock import rfc3339
 from resale.orders.selectors import orders_stalled
+from resale.registry import serving_tenant_slugs
 from resale.tenancy import tenant_route
-from tenants.models import Tenant
 
 
 def stalled_orders_requeue(
@@ -21,9 +21,9 @@ def stalled_orders_requeue(
 ) -> list[tuple[str, str]]:
     """Calls ``enqueue(tenant_slug, order_id)`` (the workflow task's ``delay``) for every active
     tenant's in-flight order unchanged for ``stalled_for``; returns the pairs it queued."""
-    unchanged_since = utc_text(datetime.now(UTC) - stalled_for)
+    unchanged_since = rfc3339(datetime.now(UTC) - stalled_for)
     requeued = []
-    for slug in Tenant.objects.filter(status=Tenant.Status.ACTIVE).values_list("slug", flat=True):
+    for slug in serving_tenant_slugs():
         route = tenant_route(slug)
         if route is None:
             continue

@@ -33,7 +33,7 @@ from django.conf import settings
 from rest_framework import status
 
 from httpkit.problems import ProblemError, ServiceUnavailable
-from tenants.tiers import TierPolicy
+from resale.registry import TierPolicy
 
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])

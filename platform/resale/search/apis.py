@@ -7,8 +7,7 @@ from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
 from resale.api.serializers import RequestSerializer
-from resale.history.errors import BadCursor
-from resale.search.selectors import BadSearchCursor, SearchCriteria, search_page
+from resale.search.selectors import SearchCriteria, search_page
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -30,7 +29,6 @@ class SearchResultSerializer(serializers.Serializer):
 
 
 class SearchApi(TenantAPIView):
-
     class FilterSerializer(RequestSerializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
         category = serializers.CharField(required=False, max_length=100)
@@ -66,13 +64,7 @@ class SearchApi(TenantAPIView):
             min_price=data.get("min_price"),
             max_price=data.get("max_price"),
         )
-        try:
-            documents, next_cursor = search_page(
-                tenant_slug=self.route.slug,
-                criteria=criteria,
-                cursor=data.get("cursor"),
-                limit=data["limit"],
-            )
-        except BadSearchCursor as exc:
-            raise BadCursor(str(exc), errors={"cursor": [str(exc)]}) from exc
-        return Response(self.OutputSerializer({"items": documents, "next_cursor": next_cursor}).data)
+        page = search_page(
+            tenant_slug=self.route.slug, criteria=criteria, cursor=data.get("cursor"), limit=data["limit"]
+        )
+        return Response(self.OutputSerializer(page).data)

@@ -4,26 +4,21 @@ Two walls between tenants: every query filters on the tenant, and it runs under 
 security as a role that sees only the rows of the tenant set for the transaction.
 """
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
+from resale.cursors import Page, cursor_decode, cursor_encode
+from resale.errors import InvalidCursor
 from resale.models import SearchDocument
 
 ACTIVE = "active"
 SEARCH_READER_ROLE = "resale_search_reader"
-
-
-class BadSearchCursor(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -32,20 +27,6 @@ class SearchCriteria:
     category: str | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
-
-
-def _encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def _decode_offset(cursor: str) -> int:
-    try:
-        offset = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise BadSearchCursor("not a cursor this API gave out") from exc
-    if not isinstance(offset, int) or offset < 0:
-        raise BadSearchCursor("not a cursor this API gave out")
-    return offset
 
 
 def search_documents(*, tenant_slug: str, criteria: SearchCriteria) -> QuerySet[SearchDocument]:
@@ -82,11 +63,17 @@ def tenant_search_scope(tenant_slug: str) -> Iterator[None]:
         cursor.execute("SELECT set_config('resale.tenant', '', true)")
 
 
-def search_page(
-    *, tenant_slug: str, criteria: SearchCriteria, cursor: str | None, limit: int
-) -> tuple[list[SearchDocument], str | None]:
-    offset = _decode_offset(cursor) if cursor else 0
+def search_page(*, tenant_slug: str, criteria: SearchCriteria, cursor: str | None, limit: int) -> Page:
+    """One page of matches, best first; a cursor of other criteria raises ``InvalidCursor``."""
+    query = asdict(criteria)
+    position = cursor_decode(tenant_slug=tenant_slug, query=query, cursor=cursor) or {"offset": 0}
+    offset = position.get("offset")
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidCursor()
     with tenant_search_scope(tenant_slug):
         rows = list(search_documents(tenant_slug=tenant_slug, criteria=criteria)[offset : offset + limit + 1])
-    next_cursor = _encode_offset(offset + limit) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    next_position = {"offset": offset + limit} if len(rows) > limit else None
+    return Page(
+        items=rows[:limit],
+        next_cursor=cursor_encode(tenant_slug=tenant_slug, query=query, position=next_position),
+    )

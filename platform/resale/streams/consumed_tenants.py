@@ -1,8 +1,7 @@
 """The tenants whose streams are read."""
 
-from resale.streams.handler import CONSUMED_STATUSES
-from tenants.models import Tenant
+from resale.registry import CONSUMED_STATUSES, RegisteredTenant, registered_tenants
 
 
-def consumed_tenants() -> list[Tenant]:
-    return list(Tenant.objects.filter(status__in=CONSUMED_STATUSES).order_by("slug"))
+def consumed_tenants() -> list[RegisteredTenant]:
+    return registered_tenants(statuses=CONSUMED_STATUSES)

@@ -31,6 +31,7 @@ from django.db import DatabaseError, close_old_connections
 
 from resale.binding import tenant_models
 from resale.history.checkpoints import history_checkpoint_create
+from resale.registry import RegisteredTenant
 from resale.streams.discovery import ShardDiscovery
 from resale.streams.leases import ShardLeases
 from resale.streams.metrics import STREAM_LAG
@@ -38,7 +39,6 @@ from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.reading import ShardReader
 from resale.streams.wake import tenants_woken_since
-from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class ShardStreamConsumer:
     def __init__(self, *, name: str | None = None, options: ConsumerOptions | None = None) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.options = options or ConsumerOptions()
-        self.tenants: dict[str, Tenant] = {}
+        self.tenants: dict[str, RegisteredTenant] = {}
         self.discovery = ShardDiscovery(rediscovery_seconds=self.options.rediscovery_seconds)
         self.leases = ShardLeases(owner=self.name, lease_seconds=self.options.lease_seconds)
         self.reader = ShardReader(owner=self.name, options=self.options, tenant_of=self.tenants.__getitem__)

@@ -14,8 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from resale.binding import tenant_streams_client
 from resale.models import StreamShard
+from resale.registry import RegisteredTenant
 from resale.streams.consumed_tenants import consumed_tenants
-from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class ShardDiscovery:
         self._described: set[str] = set()
         self._next_rediscovery = 0.0
 
-    def discover(self) -> dict[str, Tenant]:
+    def discover(self) -> dict[str, RegisteredTenant]:
         """Records the shards of streams not yet described; returns the consumed tenants by slug."""
         tenants = {tenant.slug: tenant for tenant in consumed_tenants() if tenant.resources.get("tables")}
         if time.monotonic() >= self._next_rediscovery:

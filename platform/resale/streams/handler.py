@@ -15,11 +15,6 @@ from resale.search.services import search_documents_apply
 from resale.streams.records import StreamRecord
 from resale.webhooks.events import webhook_event_for
 from resale.webhooks.services import webhook_deliveries_create
-from tenants.models import Tenant
-
-CONSUMED_STATUSES = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED, Tenant.Status.OFFBOARDING)
-"""A suspended tenant's order workflow and TTL expiries still write, and offboarding exports the
-history last: their streams are read until the tenant is offboarded."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from resale.binding import tenant_dynamodb_client, tenant_models, tenant_ref, tenant_streams_client
 from resale.history.services import Gap, history_gap_append
+from resale.registry import RegisteredTenant
 from resale.streams.dead_letters import Applied, stream_records_apply_isolating
 from resale.streams.handler import apply_stream_records
 from resale.streams.metrics import STREAM_DUPLICATES, STREAM_RECORDS
@@ -26,7 +27,6 @@ from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.records import INSERT, MODIFY, StreamRecord, stream_record_from_raw
 from resale.streams.shard_checkpoints import shard_checkpoint_advance, shard_finish
-from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ def record_time(record: StreamRecord) -> datetime:
 
 
 class ShardReader:
-    def __init__(self, *, owner: str, options: ConsumerOptions, tenant_of: Callable[[str], Tenant]) -> None:
+    def __init__(
+        self, *, owner: str, options: ConsumerOptions, tenant_of: Callable[[str], RegisteredTenant]
+    ) -> None:
         self.owner = owner
         self.options = options
         self._tenant_of = tenant_of

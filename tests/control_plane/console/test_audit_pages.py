@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from control_plane.console.selectors import tenant_tables
+from resale.history.verification import history_verification_refresh
 from tenants.models import Membership
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ddblocal]
@@ -47,7 +48,7 @@ def test_the_history_is_newest_first_with_old_and_new_side_by_side(auditor_tenan
     history_writer(tables, EVENTS)
     response = client.get(f"/console/t/{tenant.slug}/history/")
     rows = response.context["rows"]
-    assert [int(row.event.seq) for row in rows] == [4, 3, 2, 1]
+    assert [row.event["seq"] for row in rows] == [4, 3, 2, 1]
     modify = rows[2]
     price = next(change for change in modify.changes if change.name == "price")
     title = next(change for change in modify.changes if change.name == "title")
@@ -68,7 +69,7 @@ def test_the_history_filters_by_entity_and_actor(auditor_tenant, history_writer,
     tenant, client, tables = auditor_tenant
     history_writer(tables, EVENTS)
     rows = client.get(f"/console/t/{tenant.slug}/history/", params).context["rows"]
-    assert [int(row.event.seq) for row in rows] == expected
+    assert [row.event["seq"] for row in rows] == expected
 
 
 def test_the_history_filters_by_time(auditor_tenant, history_writer):
@@ -77,7 +78,7 @@ def test_the_history_filters_by_time(auditor_tenant, history_writer):
     history_writer(tables, [{"at": (start + timedelta(hours=n)).isoformat()} for n in range(5)])
     params = {"since": "2026-03-01T13:00", "until": "2026-03-01T15:00"}
     rows = client.get(f"/console/t/{tenant.slug}/history/", params).context["rows"]
-    assert [int(row.event.seq) for row in rows] == [3, 2]
+    assert [row.event["seq"] for row in rows] == [3, 2]
 
 
 def test_an_empty_history_renders(auditor_tenant):
@@ -87,12 +88,18 @@ def test_an_empty_history_renders(auditor_tenant):
     assert b"No history events match" in client.get(f"/console/t/{tenant.slug}/history/").content
 
 
-def test_the_chain_is_intact_until_an_event_is_tampered_with(auditor_tenant, history_writer):
+def test_the_chain_is_intact_until_an_event_is_tampered_with_and_the_page_answers_from_the_cache(
+    auditor_tenant, history_writer
+):
     tenant, client, tables = auditor_tenant
     written = history_writer(tables, EVENTS)
     status = client.get(f"/console/t/{tenant.slug}/chain/").context["status"]
     assert (status.ok, status.events) == (True, 4)
     written[2].update(actions=[tables.history.prev_hash.set("f" * 64)])
+    cached = client.get(f"/console/t/{tenant.slug}/chain/").context["status"]
+    assert (cached.ok, cached.verified_at >= status.verified_at) == (True, True)
+    # The periodic full re-verification (or an auditor's POST /audit/verify) finds the change.
+    history_verification_refresh(tenant_models=tables, full=True)
     broken = client.get(f"/console/t/{tenant.slug}/chain/")
     assert (broken.context["status"].ok, broken.context["status"].first_bad_seq) == (False, 3)
     assert b"Chain broken" in broken.content
@@ -144,7 +151,7 @@ def test_the_consumers_bookkeeping_items_are_not_events(auditor_tenant, history_
     )
     ddb.put_item(TableName=table, Item={"chain": {"S": "applied#listings#abc"}, "seq": {"N": "0"}})
     rows = client.get(f"/console/t/{tenant.slug}/history/").context["rows"]
-    assert [int(row.event.seq) for row in rows] == [2, 1]
+    assert [row.event["seq"] for row in rows] == [2, 1]
     assert client.get(f"/console/t/{tenant.slug}/chain/").context["status"].ok
     csv_text = b"".join(client.get(f"/console/t/{tenant.slug}/history.csv").streaming_content).decode()
     assert len(list(csv.DictReader(io.StringIO(csv_text)))) == 2
@@ -155,8 +162,8 @@ def test_the_history_pages_back_in_time_with_a_cursor(auditor_tenant, history_wr
     history_writer(tables, [{"entity_id": f"l-{n}"} for n in range(130)])
     first = client.get(f"/console/t/{tenant.slug}/history/").context["page"]
     second = client.get(f"/console/t/{tenant.slug}/history/", {"cursor": first.next_cursor}).context["page"]
-    assert [int(r.event.seq) for r in first.items] == list(range(130, 30, -1))
-    assert [int(r.event.seq) for r in second.items] == list(range(30, 0, -1))
+    assert [r.event["seq"] for r in first.items] == list(range(130, 30, -1))
+    assert [r.event["seq"] for r in second.items] == list(range(30, 0, -1))
     assert second.next_cursor is None
 
 

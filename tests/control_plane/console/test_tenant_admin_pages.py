@@ -293,17 +293,30 @@ def test_orders_are_listed_filtered_and_show_their_status_history(live_tenant):
 
 
 @pytest.mark.ddblocal
-def test_usage_counts_orders_per_day(live_tenant):
+def test_usage_counts_orders_and_listings_per_day(live_tenant, history_writer):
+    """From the per-day counts the history keeps as it appends each order's and listing's INSERT."""
     tenant, client, tables = live_tenant
     today = datetime.now(UTC)
-    _order(tables, "o-a", created_at=today.isoformat())
-    _order(tables, "o-b", created_at=today.isoformat())
-    _order(tables, "o-c", created_at=(today - timedelta(days=2)).isoformat())
-    _order(tables, "o-old", created_at=(today - timedelta(days=90)).isoformat())
+    created = [
+        ("order", today),
+        ("order", today),
+        ("order", today - timedelta(days=2)),
+        ("order", today - timedelta(days=90)),
+        ("listing", today - timedelta(days=1)),
+    ]
+    history_writer(
+        tables,
+        [
+            {"event": "INSERT", "entity_type": kind, "entity_id": f"{kind}-{n}", "at": at.isoformat()}
+            for n, (kind, at) in enumerate(created)
+        ]
+        + [{"event": "MODIFY", "entity_type": "order", "entity_id": "order-0", "at": today.isoformat()}],
+    )
     charts = dict(client.get(f"/console/t/{tenant.slug}/usage/").context["charts"])
     orders = charts["Orders per day"]
     assert orders.total == 3 and orders.peak == 2
     assert [bar.count for bar in orders.bars][-3:] == [1, 0, 2]
+    assert [bar.count for bar in charts["Listings created per day"].bars][-3:] == [0, 1, 0]
 
 
 def test_guessing_an_existing_accounts_password_through_an_invitation_is_locked_out(

@@ -90,6 +90,23 @@ def test_events_come_oldest_first_in_pages_and_filter_by_entity_and_time(tenant_
     assert bad.status_code == 400 and "cursor" in bad.json()["errors"]
 
 
+def test_an_events_cursor_is_signed_for_its_tenant_and_filters(tenant_with_history, provisioned_tenant):
+    tenant, listings = tenant_with_history
+    other = provisioned_tenant()
+    for _ in range(3):
+        listing_create(models_of(other))
+    drain(in_process_consumer())
+    auditor, other_auditor = api_client_for(tenant, "audit"), api_client_for(other, "audit")
+    cursor = auditor.get("/api/v1/audit/events", {"limit": 1}).json()["next_cursor"]
+
+    foreign = other_auditor.get("/api/v1/audit/events", {"limit": 1, "cursor": cursor})
+    assert foreign.status_code == 400 and "cursor" in foreign.json()["errors"]
+    refiltered = auditor.get("/api/v1/audit/events", {"limit": 1, "entity_type": "listing", "cursor": cursor})
+    assert refiltered.status_code == 400
+    report = auditor.get("/api/v1/audit/report.csv", {"cursor": cursor})
+    assert report.status_code == 400
+
+
 def test_the_csv_report_is_streamed_with_every_event(tenant_with_history):
     tenant, _ = tenant_with_history
     response = api_client_for(tenant, "audit").get("/api/v1/audit/report.csv", HTTP_ACCEPT="text/csv")
@@ -104,13 +121,13 @@ def test_verify_answers_from_its_cache_within_a_budget_and_a_full_run_still_find
     tenant_with_history, monkeypatch
 ):
     from resale.binding import tenant_dynamodb_client
-    from resale.history import apis
+    from resale.history import tasks
     from resale.history.verification import history_verification_refresh
 
     tenant, _ = tenant_with_history
     models = models_of(tenant)
     auditor = api_client_for(tenant, "audit")
-    monkeypatch.setattr(apis, "REQUEST_BUDGET_EVENTS", 3)
+    monkeypatch.setattr(tasks, "REQUEST_BUDGET_EVENTS", 3)
     partial = auditor.get("/api/v1/audit/verify").json()
     assert (partial["ok"], partial["events"], partial["head_seq"], partial["complete"]) == (True, 3, 4, False)
     whole = auditor.get("/api/v1/audit/verify").json()

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from resale.binding import tenant_dynamodb_client
-from resale.history.selectors import HistoryFilter, history_iter
+from resale.history.selectors import HistoryFilter, daily_counts, history_iter
 from resale.history.verification import history_verify
 from tests.resale.factories import (
     drain,
@@ -50,6 +50,24 @@ def test_every_write_appears_in_the_history_exactly_once_in_order(provisioned_te
         "api-key:editor",
     }
     assert history_verify(tenant_models=models).ok
+
+
+def test_the_daily_counts_count_each_appended_event_and_creation_once(provisioned_tenant):
+    """Read twice from the start, the stream's records are appended, and counted, once."""
+    from resale.models import StreamShard
+
+    tenant = provisioned_tenant()
+    models = models_of(tenant)
+    listings = [listing_create(models) for _ in range(3)]
+    listing_change(listings[0], price="99.00")
+    order_create(models, listing_id=listings[1].id)
+    drain(in_process_consumer("first"))
+    StreamShard.objects.filter(tenant_slug=tenant.slug).update(checkpoint="", lease_owner="")
+    drain(in_process_consumer("second"))
+
+    today = daily_counts(tenant_models=models, days=2)[-1]
+    assert (today.events, today.listings, today.orders) == (5, 3, 1)
+    assert today.events == len(_events(models))
 
 
 def test_a_consumer_reading_again_from_the_start_appends_nothing_twice(provisioned_tenant):
