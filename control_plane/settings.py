@@ -338,6 +338,15 @@ STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics
 # fails goes to the dead letters, with a GAP event in the history.
 STREAMS_MAX_BATCH_ATTEMPTS = int(env("STREAMS_MAX_BATCH_ATTEMPTS", "3"))
 
+# On AWS the tenant's Lambda builds the history and queues the other effects on the tenant's
+# stream-effects SQS queue (its URL the provisioning output ``effects_queue_url``);
+# ``manage.py consume_stream_effects`` applies them (resale.streams.effects_drainer): one long
+# poll of STREAM_EFFECTS_WAIT_SECONDS per queue at a time, at most STREAM_EFFECTS_APPLY_CONCURRENCY
+# batches applied (PostgreSQL connections) at once. The endpoint is set only for a local stand-in.
+STREAM_EFFECTS_SQS_ENDPOINT = env("STREAM_EFFECTS_SQS_ENDPOINT", "") or None
+STREAM_EFFECTS_WAIT_SECONDS = int(env("STREAM_EFFECTS_WAIT_SECONDS", "20"))
+STREAM_EFFECTS_APPLY_CONCURRENCY = int(env("STREAM_EFFECTS_APPLY_CONCURRENCY", "4"))
+
 # The history: its warehouse export, and the history as evidence (resale.history.checkpoints).
 HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "history-exports")))
 # The checkpoint signing keys: a JWK set
