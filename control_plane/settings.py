@@ -235,7 +235,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_REDIS_SOCKET_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
-CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks")
+CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks", "resale.privacy.tasks")
 # One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,
 # `-Q webhooks`): thousands of webhook deliveries waiting on dead receivers cannot hold the slots
 # that charge orders or onboard tenants. Every task of the project is routed here, nowhere else.
@@ -245,6 +245,8 @@ CELERY_TASK_ROUTES = {
     "resale.webhooks.tasks.*": {"queue": "webhooks"},
     # The history's verification jobs: background work of the stream effects, beside the webhooks.
     "resale.history.tasks.*": {"queue": "webhooks"},
+    # The erasure sweep: a few DynamoDB and PostgreSQL writes per pending erasure, beside them.
+    "resale.privacy.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {
     "stalled-orders-sweep": {
@@ -255,7 +257,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resale.webhooks.tasks.webhook_deliveries_requeue_sweep",
         "schedule": float(env("WEBHOOK_REQUEUE_SWEEP_SECONDS", "30")),
     },
+    "pending-erasures-sweep": {
+        "task": "resale.privacy.tasks.pending_erasures_sweep",
+        "schedule": float(env("ERASURE_SWEEP_SECONDS", "60")),
+    },
 }
+# An erasure whose request failed midway and was not sent again in this long is completed by the
+# sweep (resale.privacy.services); longer than any request takes, so the sweep never races one.
+ERASURE_RETRY_AFTER_SECONDS = float(env("ERASURE_RETRY_AFTER_SECONDS", "120"))
 
 
 # ==================================================================================================
