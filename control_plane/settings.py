@@ -144,8 +144,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resale.api.schema.add_public_paths",
-        "control_plane.api.schema.add_staff_errors",
-        "resale.api.schema.add_problem_responses",
+        "httpkit.openapi_errors.add_problem_responses",
     ],
 }
 

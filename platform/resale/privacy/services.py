@@ -16,7 +16,7 @@ buyer id dropped) only after the last. Each step is idempotent: the tombstone is
 (same erasure id), the history event is appended once per erasure id, an order is scrubbed only
 while it still names the buyer, a payload only while it still holds the buyer's data. So an
 erasure that failed at any step is completed by sending the request again, or, when nobody does,
-by the sweep (``erasure_requests_complete``, Celery beat) after ``ERASURE_RETRY_AFTER_SECONDS``.
+by the sweep (``pending_erasures_complete``, Celery beat) after ``ERASURE_RETRY_AFTER_SECONDS``.
 A second erasure of an erased buyer runs the steps again: it finds the tombstone and records
 nothing new, and scrubs what the buyer wrote since. The stream carries the scrub's writes into
 the history too; the consumer finds the tombstone and keeps their personal attributes as
