@@ -133,7 +133,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "httpkit.problems.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "httpkit.openapi_request_rules.RequestRulesSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -141,6 +141,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The control-plane API for platform staff and the tenant API for storefronts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A PATCH body states what its serializer requires (a tier change needs its tier), not
+    # drf-spectacular's all-optional copy: the views read PATCH bodies without partial=True.
+    "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resale.api.schema.add_public_paths",
