@@ -25,7 +25,7 @@ the history too; the consumer finds the tombstone and keeps their personal attri
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from resale.privacy.sealing import ERASURES_ROLE
 from resale.streams.records import INSERT, StreamRecord
 from resale.tables import Order
 from resale.tenancy import TenantRoute, tenant_route
+from resale.webhooks.events import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,36 @@ def _scrubbed(value: Any, buyer_id: str) -> Any:
         key: ERASED if is_buyers_order and key in ORDER_PERSONAL_ATTRIBUTES else _scrubbed(item, buyer_id)
         for key, item in value.items()
     }
+
+
+def webhook_events_without_erased_buyers(
+    *, tenant_slug: str, events: list[WebhookEvent]
+) -> list[WebhookEvent]:
+    """The events with the personal data of every buyer erased (or being erased) replaced by
+    ``"[erased]"``: a stream record written before an erasure and read after it (the stream's
+    backlog, the effects queue on AWS) must not bring the buyer back in a new payload."""
+    buyers = {
+        image["buyer_id"]
+        for event in events
+        for image in event.payload.get("data", {}).values()
+        if isinstance(image, dict) and isinstance(image.get("buyer_id"), str)
+    }
+    by_digest = {subject_digest(buyer): buyer for buyer in buyers}
+    erased = [
+        by_digest[digest]
+        for digest in ErasureRequest.objects.filter(
+            tenant_slug=tenant_slug, subject_digest__in=by_digest
+        ).values_list("subject_digest", flat=True)
+    ]
+    if not erased:
+        return events
+    scrubbed = []
+    for event in events:
+        payload = event.payload
+        for buyer_id in erased:
+            payload = _scrubbed(payload, buyer_id)
+        scrubbed.append(replace(event, payload=payload))
+    return scrubbed
 
 
 def _webhook_payloads_scrub(tenant_slug: str, *, buyer_id: str) -> int:

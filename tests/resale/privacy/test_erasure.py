@@ -211,3 +211,23 @@ def test_an_erasure_failed_at_any_step_stays_recorded_and_a_retry_completes_it(
     assert [event["entity_id"] for event in erasures] == [completed.erasure_id]
     assert not any(trace in json.dumps([events, personal]) for trace in ADA_TRACES)
     assert auditor.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_a_webhook_made_after_the_erasure_from_a_record_written_before_it_carries_nothing_of_the_buyer(
+    tenant_api, purge_order_queue
+):
+    api = tenant_api()
+    webhook_subscription_create(
+        tenant_slug=api.slug, policy=tier_policy("standard"), url="https://hooks.example/orders", events=["*"]
+    )
+    _order(api, ADA, "idem-ada")  # its stream record is read only after the erasure
+    _order(api, BOB, "idem-bob")
+    response = api.client.post("/api/v1/privacy/erasures", {"buyer_id": "buyer-ada"}, format="json")
+    assert response.status_code == 202, response.content
+    drain(in_process_consumer())
+
+    deliveries = WebhookDelivery.objects.filter(tenant_slug=api.slug, event_type="order.submitted")
+    assert deliveries.count() == 2
+    payloads = json.dumps(list(deliveries.values_list("payload", flat=True)))
+    assert not any(trace in payloads for trace in ADA_TRACES)
+    assert "bob@example.com" in payloads and '"[erased]"' in payloads
