@@ -341,18 +341,23 @@ class TenantStreamConsumers(TenantConcern):
         args, name, names = stack.tenant_args, stack.child_prefix, stack.consumer_names
         tags = tenant_tags(args)
 
-        def dead_letter_queue(suffix: str, queue_name: str) -> aws.sqs.Queue:
+        def dead_letter_queue(suffix: str, queue_name: str, opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
             return aws.sqs.Queue(
                 f"{name}-{suffix}",
                 name=queue_name,
                 message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
                 sqs_managed_sse_enabled=True,
                 tags=tags,
-                opts=self.child_options(),
+                opts=opts,
             )
 
-        self.dead_letter_queue = dead_letter_queue("streams-dlq", names.dead_letter_queue)
-        self.effects_dead_letter_queue = dead_letter_queue("stream-effects-dlq", f"{names.effects_queue}-dlq")
+        self.dead_letter_queue = dead_letter_queue(
+            "streams-dlq", names.dead_letter_queue, self.child_options()
+        )
+        # Declared after the split into components: it never lived under the stack, so no alias.
+        self.effects_dead_letter_queue = dead_letter_queue(
+            "stream-effects-dlq", f"{names.effects_queue}-dlq", pulumi.ResourceOptions(parent=self)
+        )
         self.effects_queue = aws.sqs.Queue(
             f"{name}-stream-effects",
             name=names.effects_queue,

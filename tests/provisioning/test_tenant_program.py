@@ -356,13 +356,17 @@ def test_every_resource_of_an_existing_stack_keeps_its_urn_through_an_alias_so_n
         }
     )
 
+    declared_since = {("aws:sqs/queue:Queue", f"{n}-stream-effects-dlq")}
+
     def check(_):
         registered = {
             (typ, name): (urn, {alias_urn(spec, typ, name) for spec in specs})
             for urn, (typ, name, specs) in MONITOR.registered.items()
             if name.startswith(f"{n}-")
         }
-        assert set(registered) == declared_under_the_stack
+        assert set(registered) == declared_under_the_stack | declared_since
+        for resource in declared_since:
+            assert not registered.pop(resource)[1], f"{resource} never lived under the stack"
         for (typ, name), (urn, aliases) in registered.items():
             former = f"{STACK_URN}${typ}::{name}"
             assert urn != former, urn
