@@ -25,9 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError, close_old_connections, connection
 
 from resale.binding import TenantRef, tenant_ref, tenant_sqs_client
+from resale.registry import RegisteredTenant
 from resale.streams.consumed_tenants import consumed_tenants
 from resale.streams.effects_queue import stream_effects_apply, stream_effects_receive
-from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class TenantQueue:
     queue_url: str
 
 
-def effects_queues(tenants: list[Tenant]) -> list[TenantQueue]:
+def effects_queues(tenants: list[RegisteredTenant]) -> list[TenantQueue]:
     """The tenants' stream-effects queues (only a tenant provisioned on AWS records one)."""
     return [
         TenantQueue(tenant=tenant_ref(tenant), queue_url=tenant.resources["effects_queue_url"])
