@@ -133,7 +133,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "httpkit.problems.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "httpkit.openapi_request_rules.RequestRulesSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -141,11 +141,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The control-plane API for platform staff and the tenant API for storefronts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A PATCH body states what its serializer requires (a tier change needs its tier), not
+    # drf-spectacular's all-optional copy: the views read PATCH bodies without partial=True.
+    "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resale.api.schema.add_public_paths",
-        "control_plane.api.schema.add_staff_errors",
-        "resale.api.schema.add_problem_responses",
+        "httpkit.openapi_errors.add_problem_responses",
     ],
 }
 
@@ -235,7 +237,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_REDIS_SOCKET_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
-CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks")
+CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks", "resale.privacy.tasks")
 # One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,
 # `-Q webhooks`): thousands of webhook deliveries waiting on dead receivers cannot hold the slots
 # that charge orders or onboard tenants. Every task of the project is routed here, nowhere else.
@@ -245,6 +247,8 @@ CELERY_TASK_ROUTES = {
     "resale.webhooks.tasks.*": {"queue": "webhooks"},
     # The history's verification jobs: background work of the stream effects, beside the webhooks.
     "resale.history.tasks.*": {"queue": "webhooks"},
+    # The erasure sweep: a few DynamoDB and PostgreSQL writes per pending erasure, beside them.
+    "resale.privacy.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {
     "stalled-orders-sweep": {
@@ -255,7 +259,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resale.webhooks.tasks.webhook_deliveries_requeue_sweep",
         "schedule": float(env("WEBHOOK_REQUEUE_SWEEP_SECONDS", "30")),
     },
+    "pending-erasures-sweep": {
+        "task": "resale.privacy.tasks.pending_erasures_sweep",
+        "schedule": float(env("ERASURE_SWEEP_SECONDS", "60")),
+    },
 }
+# An erasure whose request failed midway and was not sent again in this long is completed by the
+# sweep (resale.privacy.services); longer than any request takes, so the sweep never races one.
+ERASURE_RETRY_AFTER_SECONDS = float(env("ERASURE_RETRY_AFTER_SECONDS", "120"))
 
 
 # ==================================================================================================
@@ -337,6 +348,15 @@ STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics
 # A stream batch that fails this many times is applied record by record; a record that still
 # fails goes to the dead letters, with a GAP event in the history.
 STREAMS_MAX_BATCH_ATTEMPTS = int(env("STREAMS_MAX_BATCH_ATTEMPTS", "3"))
+
+# On AWS the tenant's Lambda builds the history and queues the other effects on the tenant's
+# stream-effects SQS queue (its URL the provisioning output ``effects_queue_url``);
+# ``manage.py consume_stream_effects`` applies them (resale.streams.effects_drainer): one long
+# poll of STREAM_EFFECTS_WAIT_SECONDS per queue at a time, at most STREAM_EFFECTS_APPLY_CONCURRENCY
+# batches applied (PostgreSQL connections) at once. The endpoint is set only for a local stand-in.
+STREAM_EFFECTS_SQS_ENDPOINT = env("STREAM_EFFECTS_SQS_ENDPOINT", "") or None
+STREAM_EFFECTS_WAIT_SECONDS = int(env("STREAM_EFFECTS_WAIT_SECONDS", "20"))
+STREAM_EFFECTS_APPLY_CONCURRENCY = int(env("STREAM_EFFECTS_APPLY_CONCURRENCY", "4"))
 
 # The history: its warehouse export, and the history as evidence (resale.history.checkpoints).
 HISTORY_EXPORT_DIR = Path(env("HISTORY_EXPORT_DIR", str(BASE_DIR / ".local" / "history-exports")))

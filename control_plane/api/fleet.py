@@ -7,13 +7,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from control_plane.api.apis import StaffAPIView
+from httpkit.openapi_request_rules import OPENAPI_STYLE
 from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.drift import tenant_drift
 from provisioning.models import Rollout
 from provisioning.rollouts import ALL
 from provisioning.selectors import rollout_list, rollout_waves
-from tenants.models import Tenant
+from tenants.models import SLUG_VALIDATOR, Tenant
 
 NOT_FOUND = problem("No such tenant or rollout.")
 
@@ -92,9 +93,25 @@ class RolloutSerializer(serializers.Serializer):
 MAX_TENANTS_PER_ROLLOUT = 100_000
 
 
+ROLLOUT_TARGETS_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "enum": ["all"]},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "pattern": SLUG_VALIDATOR.regex.pattern},
+        },
+    ]
+}
+"""``tenants`` as ``provisioning.rollouts`` reads it; that each slug names a tenant only the server knows."""
+
+
 class RolloutListCreateApi(StaffAPIView):
     class InputSerializer(serializers.Serializer):
-        tenants = serializers.JSONField(help_text='Required: "all", or a non-empty list of tenant slugs')
+        tenants = serializers.JSONField(
+            help_text='Required: "all", or a non-empty list of tenant slugs',
+            style={OPENAPI_STYLE: ROLLOUT_TARGETS_SCHEMA},
+        )
         # Bounded by what the registry can hold (and no fleet needs more): a larger number is a 400.
         canary = serializers.IntegerField(min_value=0, max_value=MAX_TENANTS_PER_ROLLOUT, default=1)
         wave_size = serializers.IntegerField(min_value=1, max_value=MAX_TENANTS_PER_ROLLOUT, default=10)

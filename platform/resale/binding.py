@@ -189,6 +189,15 @@ def tenant_streams_client(
     return _tenant_client("dynamodbstreams", tenant, (connect_timeout, read_timeout, max_attempts))
 
 
+def tenant_sqs_client(tenant: "TenantLike | TenantRef", *, wait_seconds: int = 0) -> BaseClient:
+    """An SQS client signed with the tenant's credentials, for its stream-effects queue; its read
+    timeout outlasts a long poll of ``wait_seconds``."""
+    ref = tenant_ref(tenant)
+    timeouts = (3, wait_seconds + 10, 3)
+    endpoint = settings.STREAM_EFFECTS_SQS_ENDPOINT
+    return _client("sqs", ref.slug, ref.role_arn, endpoint, settings.AWS_REGION, timeouts)
+
+
 @lru_cache(maxsize=8)
 def _platform_client(endpoint: str | None, region: str, connect_timeout: float, read_timeout: float):
     keys = (

@@ -1,4 +1,5 @@
-"""The data plane's own PostgreSQL state: stream positions and leases, the search index, webhooks.
+"""The data plane's own PostgreSQL state: stream positions and leases, the search index, webhooks,
+erasures in progress.
 
 Tenant data lives in the tenant's DynamoDB tables (``resale.tables``); what is here is derived
 from their streams (search documents, webhook deliveries) or steers the consumers (shards,
@@ -183,3 +184,34 @@ class HistoryExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_slug} history {self.first_seq}..{self.last_seq}"
+
+
+class ErasureRequest(models.Model):
+    """A buyer's erasure, recorded before its steps run (``resale.privacy.services``) and pending
+    until every step is done, so that an erasure interrupted midway is completed by the request
+    sent again or by the sweep. The buyer's id is kept only while the erasure is pending: once
+    complete, the record names the buyer by ``subject_digest`` alone, as the history's tombstone
+    does."""
+
+    tenant_slug = models.CharField(max_length=40)
+    subject_digest = models.CharField(max_length=64)
+    buyer_id = models.CharField(max_length=128, blank=True)
+    requested_by = models.CharField(max_length=200)
+    erasure_id = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_slug", "subject_digest"], name="one_erasure_per_subject")
+        ]
+        indexes = [
+            models.Index(
+                fields=["attempted_at"], condition=models.Q(completed_at=None), name="erasure_request_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "complete" if self.completed_at else "pending"
+        return f"{self.tenant_slug} erasure {self.subject_digest[:12]} ({state})"

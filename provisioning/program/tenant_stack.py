@@ -10,7 +10,8 @@ Pulumi reads the code archive and talks to AWS.
 
 The Lambda builds the history only: it has no network path to PostgreSQL, and is given none.
 It hands each applied record (secrets left out) to the tenant's stream-effects queue, which
-the platform's workers read to update search and send webhooks (README, "Streams on AWS").
+the platform's ``consume_stream_effects`` process drains into search and webhooks; a message it
+cannot apply moves to the queue's own dead-letter queue (README, "Streams on AWS").
 """
 
 import json
@@ -54,6 +55,13 @@ EFFECTS_QUEUE_ACTIONS = [
     "sqs:GetQueueAttributes",
 ]
 LOG_RETENTION_DAYS = 30
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+EFFECTS_VISIBILITY_TIMEOUT_SECONDS = 60
+EFFECTS_MAX_RECEIVE_COUNT = 10
+"""The platform's effects consumer (``resale.streams.effects_queue``) deletes a message once its
+effects are committed and leaves a poison one alone: after this many receives SQS moves it to
+the effects dead-letter queue. A database outage fails whole batches, and the consumer backs
+off up to a minute between tries, so an outage of several minutes dead-letters nothing."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,12 @@ def tenant_access_policy(
             },
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def effects_redrive_policy(dead_letter_queue_arn: str) -> str:
+    return json.dumps(
+        {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": EFFECTS_MAX_RECEIVE_COUNT}
+    )
 
 
 def assume_role_policy(slug: str, trusted_principal_arns: Sequence[str]) -> dict:
@@ -326,19 +340,30 @@ class TenantStreamConsumers(TenantConcern):
         super().__init__(CONSUMERS_TYPE, stack, "consumers")
         args, name, names = stack.tenant_args, stack.child_prefix, stack.consumer_names
         tags = tenant_tags(args)
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-streams-dlq",
-            name=names.dead_letter_queue,
-            message_retention_seconds=14 * 24 * 3600,
-            sqs_managed_sse_enabled=True,
-            tags=tags,
-            opts=self.child_options(),
+
+        def dead_letter_queue(suffix: str, queue_name: str, opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
+            return aws.sqs.Queue(
+                f"{name}-{suffix}",
+                name=queue_name,
+                message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+                sqs_managed_sse_enabled=True,
+                tags=tags,
+                opts=opts,
+            )
+
+        self.dead_letter_queue = dead_letter_queue(
+            "streams-dlq", names.dead_letter_queue, self.child_options()
+        )
+        # Declared after the split into components: it never lived under the stack, so no alias.
+        self.effects_dead_letter_queue = dead_letter_queue(
+            "stream-effects-dlq", f"{names.effects_queue}-dlq", pulumi.ResourceOptions(parent=self)
         )
         self.effects_queue = aws.sqs.Queue(
             f"{name}-stream-effects",
             name=names.effects_queue,
             message_retention_seconds=4 * 24 * 3600,
-            visibility_timeout_seconds=60,
+            visibility_timeout_seconds=EFFECTS_VISIBILITY_TIMEOUT_SECONDS,
+            redrive_policy=self.effects_dead_letter_queue.arn.apply(effects_redrive_policy),
             sqs_managed_sse_enabled=True,
             tags=tags,
             opts=self.child_options(),
@@ -399,6 +424,7 @@ class TenantStreamConsumers(TenantConcern):
                 "consumer_function": self.function.name,
                 "dead_letter_queue_arn": self.dead_letter_queue.arn,
                 "effects_queue_url": self.effects_queue.url,
+                "effects_dead_letter_queue_arn": self.effects_dead_letter_queue.arn,
             }
         )
 
@@ -429,5 +455,6 @@ class TenantStack(pulumi.ComponentResource):
                 "consumer_function": self.consumers.function.name,
                 "dead_letter_queue_arn": self.consumers.dead_letter_queue.arn,
                 "effects_queue_url": self.consumers.effects_queue.url,
+                "effects_dead_letter_queue_arn": self.consumers.effects_dead_letter_queue.arn,
             }
         )

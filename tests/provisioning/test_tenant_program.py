@@ -356,16 +356,40 @@ def test_every_resource_of_an_existing_stack_keeps_its_urn_through_an_alias_so_n
         }
     )
 
+    declared_since = {("aws:sqs/queue:Queue", f"{n}-stream-effects-dlq")}
+
     def check(_):
         registered = {
             (typ, name): (urn, {alias_urn(spec, typ, name) for spec in specs})
             for urn, (typ, name, specs) in MONITOR.registered.items()
             if name.startswith(f"{n}-")
         }
-        assert set(registered) == declared_under_the_stack
+        assert set(registered) == declared_under_the_stack | declared_since
+        for resource in declared_since:
+            assert not registered.pop(resource)[1], f"{resource} never lived under the stack"
         for (typ, name), (urn, aliases) in registered.items():
             former = f"{STACK_URN}${typ}::{name}"
             assert urn != former, urn
             assert former in aliases, (urn, aliases)
 
     return settled(stack).apply(check)
+
+
+@pulumi.runtime.test
+def test_the_stream_effects_queue_sends_what_its_consumer_cannot_apply_to_a_dead_letter_queue():
+    stack = tenant_stack("fx-one", "standard")
+
+    def check(values):
+        effects_dlq_arn = values[-1]
+        declared = MOCKS.of("tenant-fx-one", "aws:sqs/queue:Queue").values()
+        queues = {inputs["name"]: inputs for inputs in declared}
+        effects = queues["resale-fx-one-stream-effects"]
+        redrive = json.loads(effects["redrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == effects_dlq_arn
+        assert effects_dlq_arn.endswith(":resale-fx-one-stream-effects-dlq")
+        assert 1 < redrive["maxReceiveCount"] <= 20
+        dead_letters = queues["resale-fx-one-stream-effects-dlq"]
+        assert dead_letters["messageRetentionSeconds"] > effects["messageRetentionSeconds"]
+        assert dead_letters["sqsManagedSseEnabled"] is True
+
+    return pulumi.Output.all(settled(stack), stack.consumers.effects_dead_letter_queue.arn).apply(check)

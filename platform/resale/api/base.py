@@ -7,6 +7,7 @@ Views subclass ``TenantAPIView`` and read ``self.route`` (the tenant's bound tab
 import io
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
@@ -93,8 +94,16 @@ class TenantAPIView(APIView):
         return super().handle_exception(exc)
 
 
+PAGE_LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    description="1 to 100, default 20",
+)
+"""``?limit=`` as ``page_limit`` reads it, for the views that take it outside their filter serializer."""
+
+
 def page_limit(request: Request) -> int:
     raw = request.query_params.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise exceptions.ValidationError({"limit": ["An integer from 1 to 100."]})
     return int(raw)

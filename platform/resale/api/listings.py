@@ -1,17 +1,28 @@
 """Listings: create, read, update with If-Match, withdraw, list; image upload URLs."""
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from resale.api.base import TenantAPIView, page_limit
-from resale.api.serializers import RequestSerializer, map_as_dict, represent, validate_money
+from resale.api.base import PAGE_LIMIT, TenantAPIView, page_limit
+from resale.api.serializers import (
+    RequestSerializer,
+    amount_field,
+    currency_field,
+    cursor_field,
+    map_as_dict,
+    represent,
+    validate_money,
+)
 from resale.listings.errors import VersionRequired
 from resale.listings.selectors import listing_get, listing_list
 from resale.listings.services import listing_create, listing_update, listing_withdraw
 from resale.media.services import image_upload_complete, image_upload_create
 from resale.media.storage import media_storage
+
+ONE_FILTER_AT_LEAST = "Send at least one of seller_id, status and category."
 
 
 class ListingOutputSerializer(serializers.Serializer):
@@ -58,8 +69,8 @@ class ListingCollectionApi(TenantAPIView):
         description = serializers.CharField(max_length=5000, allow_blank=True, default="")
         category = serializers.CharField(max_length=100)
         condition = serializers.CharField(max_length=50)
-        price = serializers.CharField(max_length=32)
-        currency = serializers.CharField(max_length=3, min_length=3)
+        price = amount_field()
+        currency = currency_field()
         attributes = serializers.DictField(default=dict)
 
         class Meta:
@@ -69,10 +80,12 @@ class ListingCollectionApi(TenantAPIView):
             return validate_money(attrs)
 
     class FilterSerializer(RequestSerializer):
-        seller_id = serializers.CharField(max_length=128, required=False)
-        status = serializers.ChoiceField(["active", "reserved", "sold", "withdrawn"], required=False)
-        category = serializers.CharField(max_length=100, required=False)
-        cursor = serializers.CharField(max_length=4096, required=False)
+        seller_id = serializers.CharField(max_length=128, required=False, help_text=ONE_FILTER_AT_LEAST)
+        status = serializers.ChoiceField(
+            ["active", "reserved", "sold", "withdrawn"], required=False, help_text=ONE_FILTER_AT_LEAST
+        )
+        category = serializers.CharField(max_length=100, required=False, help_text=ONE_FILTER_AT_LEAST)
+        cursor = cursor_field()
 
         class Meta:
             ref_name = "ListingFilter"
@@ -93,7 +106,7 @@ class ListingCollectionApi(TenantAPIView):
 
     @extend_schema(
         operation_id="api_v1_listings_list",
-        parameters=[FilterSerializer, OpenApiParameter("limit", int, description="1 to 100, default 20")],
+        parameters=[FilterSerializer, PAGE_LIMIT],
         responses={200: ListingPageSerializer},
     )
     def get(self, request: Request) -> Response:
@@ -104,12 +117,21 @@ class ListingCollectionApi(TenantAPIView):
         return Response(represent(ListingPageSerializer, page_body))
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'},
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The version read, as a number (quoted or not, weak or not).",
+)
+
+
 def _if_match_version(request: Request) -> int:
     raw = request.headers.get("If-Match")
     if raw is None:
         raise VersionRequired("Send the version you read as 'If-Match: <version>'.")
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise serializers.ValidationError({"If-Match": ["The listing's version, an integer."]})
     return int(value)
 
@@ -123,8 +145,8 @@ class ListingDetailApi(TenantAPIView):
         description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
         category = serializers.CharField(max_length=100, required=False)
         condition = serializers.CharField(max_length=50, required=False)
-        price = serializers.CharField(max_length=32, required=False)
-        currency = serializers.CharField(max_length=3, min_length=3, required=False)
+        price = amount_field(required=False)
+        currency = currency_field(required=False)
         attributes = serializers.DictField(required=False)
 
         class Meta:
@@ -137,7 +159,7 @@ class ListingDetailApi(TenantAPIView):
 
     @extend_schema(
         request=UpdateSerializer,
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
+        parameters=[IF_MATCH],
         responses={200: ListingOutputSerializer},
     )
     def patch(self, request: Request, listing_id: str) -> Response:
@@ -165,8 +187,8 @@ class ListingImageUploadApi(TenantAPIView):
     required_scopes = {"POST": "write"}
 
     class InputSerializer(RequestSerializer):
-        content_type = serializers.CharField(max_length=100)
-        size = serializers.IntegerField(min_value=1)
+        content_type = serializers.ChoiceField(choices=settings.MEDIA_ALLOWED_TYPES)
+        size = serializers.IntegerField(min_value=1, max_value=settings.MEDIA_UPLOAD_MAX_BYTES)
 
         class Meta:
             ref_name = "ImageUploadInput"

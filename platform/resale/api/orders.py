@@ -80,7 +80,14 @@ class OrderCollectionApi(TenantAPIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                OpenApiParameter.HEADER,
+                description="Any 1 to 255 printable characters; visible ASCII is safe in every client.",
+            )
+        ],
         responses={202: OrderSubmittedSerializer},
     )
     def post(self, request: Request) -> Response:

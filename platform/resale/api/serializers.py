@@ -5,11 +5,26 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.core.validators import MaxLengthValidator, MinLengthValidator, ProhibitNullCharactersValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from rest_framework import serializers
 from rest_framework.fields import ProhibitSurrogateCharactersValidator, _UnvalidatedField, empty
 
-from resale.money import InvalidMoney, amount_normalize, currency_validate
+from httpkit.openapi_request_rules import OPENAPI_STYLE
+from resale.money import CURRENCIES, InvalidMoney, amount_normalize, currency_validate
+
+CURSOR_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+"""Every cursor the API gives out is URL-safe base64 text, signed or not: opaque to clients."""
+AMOUNT_PATTERN = (
+    r"^(?:[1-9][0-9]{0,8}(?:\.[0-9]{1,4})?"
+    r"|0\.(?:[1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+)
+"""A positive decimal string below 1,000,000,000 with at most 4 decimals, the most any ISO 4217
+currency has; the currency's own number of decimals is checked with it (``validate_money``)."""
 
 
 def _fresh_field(field: serializers.Field) -> serializers.Field:
@@ -188,6 +203,35 @@ def represent(serializer_class: type[serializers.Serializer], instance: Any) -> 
     serves every request and thread.
     """
     return _output_serializer(serializer_class).to_representation(instance)
+
+
+def cursor_field(**kwargs) -> serializers.CharField:
+    """``?cursor=``: the ``next_cursor`` of the previous page, as it was given out."""
+    kwargs.setdefault("help_text", "The next_cursor of the previous page, as given.")
+    return serializers.CharField(
+        required=False,
+        max_length=4096,
+        validators=[RegexValidator(CURSOR_PATTERN, message="not a cursor this API gave out")],
+        **kwargs,
+    )
+
+
+def amount_field(**kwargs) -> serializers.CharField:
+    """A money amount: a plain text field (so ``RequestSerializer``'s plain path keeps checking the
+    body), its form stated to OpenAPI only; ``validate_money`` checks it with its currency."""
+    return serializers.CharField(
+        max_length=32,
+        help_text="A decimal string with at most the currency's decimals (ISO 4217: JPY 0, EUR 2, BHD 3).",
+        style={OPENAPI_STYLE: {"pattern": AMOUNT_PATTERN}},
+        **kwargs,
+    )
+
+
+def currency_field(**kwargs) -> serializers.CharField:
+    """An ISO 4217 currency code, as ``amount_field``: stated to OpenAPI, checked by ``validate_money``."""
+    return serializers.CharField(
+        max_length=3, min_length=3, style={OPENAPI_STYLE: {"enum": sorted(CURRENCIES)}}, **kwargs
+    )
 
 
 def map_as_dict(value: Any) -> dict:

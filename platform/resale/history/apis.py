@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from resale.api.base import TenantAPIView
-from resale.api.serializers import RequestSerializer
+from resale.api.serializers import RequestSerializer, cursor_field
 from resale.csv_stream import csv_lines
 from resale.history.checkpoints import checkpoints_page, public_jwks
 from resale.history.selectors import (
@@ -79,10 +79,10 @@ class AuditEventSerializer(serializers.Serializer):
 class AuditEventsApi(AuditApi):
     class FilterSerializer(RequestSerializer):
         entity_type = serializers.CharField(required=False, max_length=32)
-        entity_id = serializers.CharField(required=False, max_length=200)
+        entity_id = serializers.CharField(required=False, max_length=200, help_text="Requires entity_type.")
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
-        cursor = serializers.CharField(required=False)
+        cursor = cursor_field()
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
         class Meta:
@@ -192,7 +192,7 @@ class _AuditCursorPageApi(AuditApi):
 
 class AuditCheckpointsApi(_AuditCursorPageApi):
     class FilterSerializer(RequestSerializer):
-        cursor = serializers.CharField(required=False)
+        cursor = cursor_field()
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
         class Meta:
@@ -225,7 +225,7 @@ class AuditDeadLettersApi(_AuditCursorPageApi):
     """Stream records the history could not apply (each also a GAP event of the same seq), by their keys."""
 
     class FilterSerializer(RequestSerializer):
-        cursor = serializers.CharField(required=False)
+        cursor = cursor_field()
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
         class Meta:
@@ -303,7 +303,7 @@ class AuditReportCsvApi(AuditApi):
     class FilterSerializer(RequestSerializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
-        cursor = serializers.CharField(required=False, help_text="X-Next-Cursor of the previous call")
+        cursor = cursor_field(help_text="X-Next-Cursor of the previous call")
         limit = serializers.IntegerField(
             required=False,
             min_value=1,

@@ -1,5 +1,10 @@
 """The warehouse export of a tenant's history: gzip JSON lines, one event per line, oldest first.
 
+Each line is the event exactly as ``GET /api/v1/audit/events`` returns it, nothing added: its
+``hash`` covers every member but itself (API.md, "The history as evidence"), so a member added
+here would fail the standalone verifier (``verify_history``, which reads these files) and any
+verifier an auditor writes from the contract. The tenant is named by the folder and the file.
+
 Incremental by default: a run exports the events after the last exported seq and records the
 file (``HistoryExport``), so a nightly schedule hands each event over once. The file is written
 to a temporary name, fsynced and renamed, so a crashed run leaves no half file behind, and the
@@ -49,12 +54,12 @@ def history_export(*, tenant: TenantLike, full: bool = False, directory: Path | 
     directory = Path(directory or settings.HISTORY_EXPORT_DIR) / tenant.slug
     directory.mkdir(parents=True, exist_ok=True)
     stamp = file_stamp()
-    final = directory / f"history-{stamp}-after-{after_seq}.jsonl.gz"
+    final = directory / f"history-{tenant.slug}-{stamp}-after-{after_seq}.jsonl.gz"
     partial = final.with_suffix(".partial")
     count, first_seq, last_seq = 0, None, after_seq
     with partial.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as compressed:
         for item in history_iter(tenant_models=models, after_seq=after_seq):
-            event = {"tenant": tenant.slug, **event_as_dict(item)}
+            event = event_as_dict(item)
             compressed.write(json.dumps(event, sort_keys=True, separators=(",", ":")).encode() + b"\n")
             count += 1
             first_seq = first_seq or event["seq"]

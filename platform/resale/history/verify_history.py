@@ -6,11 +6,14 @@ and run it anywhere those two packages are installed:
 
     python -m verify_history EXPORT            # EXPORT: the unpacked folder or the .zip
     python -m verify_history EXPORT --jwks jwks.json --tenant acme
+    python -m verify_history history-acme-*.jsonl.gz   # warehouse files, oldest first
 
-An export holds ``events.jsonl`` (each event exactly as ``GET /api/v1/audit/events`` returns
-it, oldest first), ``checkpoints.jsonl`` (as ``GET /api/v1/audit/checkpoints`` returns them)
-and ``jwks.json`` (as ``GET /.well-known/jwks.json`` returns it; pass ``--jwks`` to check
-against a copy fetched independently). It checks:
+An evidence export holds ``events.jsonl`` (each event exactly as ``GET /api/v1/audit/events``
+returns it, oldest first), ``checkpoints.jsonl`` (as ``GET /api/v1/audit/checkpoints`` returns
+them) and ``jwks.json`` (as ``GET /.well-known/jwks.json`` returns it; pass ``--jwks`` to check
+against a copy fetched independently). Warehouse files (``.jsonl.gz`` or ``.jsonl``) hold events
+only, in the same form; given several, the chain runs on from one file to the next, so pass
+every file from the first event on, in order. It checks:
 
 - every event's ``hash``: lowercase hex SHA-256 of the RFC 8785 serialisation of the event
   without its ``hash`` member (chain version 2; version 1 events, written before RFC 8785 was
@@ -26,6 +29,7 @@ It prints a JSON summary (``ok``, ``events``, ``first_bad_seq``, ``problem``, ``
 """
 
 import argparse
+import gzip
 import hashlib
 import io
 import json
@@ -130,8 +134,35 @@ def checkpoint_claims(token: str, keys: KeySet) -> dict[str, Any]:
     return json.loads(verified.payload)
 
 
+EVENT_FILE_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def _json_lines(raw) -> Iterator[dict[str, Any]]:
+    for line in io.TextIOWrapper(raw, encoding="utf-8"):
+        if line.strip():
+            yield json.loads(line)
+
+
+class _EventFiles:
+    """Warehouse files: events only, read file after file, line by line."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        for path in self.paths:
+            with gzip.open(path) if path.name.endswith(".gz") else path.open("rb") as raw:
+                yield from _json_lines(raw)
+
+    def checkpoints(self) -> Iterator[dict[str, Any]]:
+        return iter(())
+
+    def jwks(self) -> dict[str, Any] | None:
+        return None
+
+
 class _Export:
-    """An export folder or .zip: its events streamed line by line, its small files read whole."""
+    """An evidence export, folder or .zip: its events streamed line by line, its small files read whole."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -151,25 +182,38 @@ class _Export:
         if not self.has(name):
             return
         with self._open(name) as raw:
-            for line in io.TextIOWrapper(raw, encoding="utf-8"):
-                if line.strip():
-                    yield json.loads(line)
+            yield from _json_lines(raw)
 
-    def json(self, name: str) -> Any:
-        with self._open(name) as raw:
+    def events(self) -> Iterator[dict[str, Any]]:
+        return self.lines("events.jsonl")
+
+    def checkpoints(self) -> Iterator[dict[str, Any]]:
+        return self.lines("checkpoints.jsonl")
+
+    def jwks(self) -> dict[str, Any]:
+        with self._open("jwks.json") as raw:
             return json.load(raw)
 
 
+def _source(paths: list[Path]) -> "_Export | _EventFiles":
+    if all(path.name.endswith(EVENT_FILE_SUFFIXES) for path in paths):
+        return _EventFiles(paths)
+    if len(paths) != 1:
+        raise ValueError("give one evidence export (folder or .zip), or warehouse files (.jsonl.gz)")
+    return _Export(paths[0])
+
+
 def verify_export(
-    export: Path, *, jwks: dict[str, Any] | None = None, tenant: str | None = None
+    export: Path | list[Path], *, jwks: dict[str, Any] | None = None, tenant: str | None = None
 ) -> dict[str, Any]:
     """Checks an export; ``jwks`` and ``tenant`` default to the export's own key set and tenant."""
-    source = _Export(export)
-    keys = KeySet.import_key_set(jwks if jwks is not None else source.json("jwks.json"))
+    source = _source(export if isinstance(export, list) else [export])
+    key_set = jwks if jwks is not None else source.jwks()
+    keys = KeySet.import_key_set(key_set) if key_set else None
     problems: list[tuple[int, str]] = []
     checkpoints: dict[int, dict[str, Any]] = {}
     signed = 0
-    for checkpoint in source.lines("checkpoints.jsonl"):
+    for checkpoint in source.checkpoints():
         try:
             claims = checkpoint_claims(checkpoint["jws"], keys)
         except (JoseError, ValueError, KeyError) as exc:
@@ -184,7 +228,7 @@ def verify_export(
         signed += 1
 
     expected_seq, prev_hash, count, gaps = 1, GENESIS_HASH, 0, []
-    for event in source.lines("events.jsonl"):
+    for event in source.events():
         count += 1
         seq = event.get("seq")
         if seq != expected_seq:
@@ -217,7 +261,9 @@ def verify_export(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify_history", description=__doc__.split("\n\n")[0])
-    parser.add_argument("export", type=Path, help="the export folder or .zip")
+    parser.add_argument(
+        "export", type=Path, nargs="+", help="the export folder or .zip, or warehouse files in order"
+    )
     parser.add_argument("--jwks", type=Path, help="a JWKS file fetched from /.well-known/jwks.json")
     parser.add_argument("--tenant", help="the tenant slug the checkpoints must name")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ itself). With attributes capped at ``MAX_ATTRIBUTES_BYTES`` and schemas at
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,9 @@ from resale.tenancy import TenantRoute
 
 MAX_ATTRIBUTES_BYTES = 16 * 1024
 MAX_SCHEMA_BYTES = 64 * 1024
+NUMBER_MIN_MAGNITUDE = Decimal("1E-130")
+NUMBER_MAX_MAGNITUDE = Decimal("1E126")
+NUMBER_MAX_DIGITS = 38
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 _NOT_SCHEMAS = frozenset({"const", "enum", "default", "examples"})
@@ -128,20 +132,37 @@ def _validator(schema_json: str) -> Draft202012Validator:
     return AttributesValidator(schema)
 
 
-def _has_empty_name(value: Any) -> bool:
-    """True when a map inside ``value`` has an empty key: DynamoDB refuses those names."""
+def _storable_number(number: int | float) -> bool:
+    """What DynamoDB stores as a number: 0, or a magnitude from 1E-130 below 1E126, 38 digits at most."""
+    value = Decimal(str(number))
+    if value == 0:
+        return True
+    significant = "".join(map(str, value.as_tuple().digits)).strip("0")  # exact: no context rounding
+    return NUMBER_MIN_MAGNITUDE <= abs(value) < NUMBER_MAX_MAGNITUDE and len(significant) <= NUMBER_MAX_DIGITS
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why DynamoDB would refuse ``value`` inside a map (an empty name, a number out of its range),
+    or None."""
     if isinstance(value, dict):
-        return any(name == "" or _has_empty_name(child) for name, child in value.items())
-    if isinstance(value, list):
-        return any(_has_empty_name(child) for child in value)
-    return False
+        if "" in value:
+            return "Attribute names cannot be empty, at any depth."
+        children = value.values()
+    elif isinstance(value, list):
+        children = value
+    elif isinstance(value, int | float) and not isinstance(value, bool) and not _storable_number(value):
+        return "Numbers must be 0 or of magnitude 1e-130 to below 1e126, with at most 38 digits."
+    else:
+        return None
+    return next((reason for reason in map(_unstorable, children) if reason), None)
 
 
 def attributes_validate(*, route: TenantRoute, attributes: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise InvalidAttributes(errors={"attributes": [f"At most {MAX_ATTRIBUTES_BYTES} bytes of JSON."]})
-    if _has_empty_name(attributes):
-        raise InvalidAttributes(errors={"attributes": ["Attribute names cannot be empty, at any depth."]})
+    unstorable = _unstorable(attributes)
+    if unstorable:
+        raise InvalidAttributes(errors={"attributes": [unstorable]})
     schema = route.attribute_schema
     if not schema or not route.policy.custom_attribute_schema:
         return attributes

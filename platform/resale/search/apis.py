@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resale.api.base import TenantAPIView
-from resale.api.serializers import RequestSerializer
+from resale.api.serializers import RequestSerializer, cursor_field
 from resale.search.selectors import SearchCriteria, search_page
 
 
@@ -32,9 +32,11 @@ class SearchApi(TenantAPIView):
     class FilterSerializer(RequestSerializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
         category = serializers.CharField(required=False, max_length=100)
-        min_price = serializers.DecimalField(required=False, max_digits=14, decimal_places=2, min_value=0)
+        min_price = serializers.DecimalField(
+            required=False, max_digits=14, decimal_places=2, min_value=0, help_text="At most max_price."
+        )
         max_price = serializers.DecimalField(required=False, max_digits=14, decimal_places=2, min_value=0)
-        cursor = serializers.CharField(required=False)
+        cursor = cursor_field()
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
         class Meta:

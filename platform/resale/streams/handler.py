@@ -2,7 +2,8 @@
 
 Effects, in this order, each idempotent on the record's event id: the history append (a
 marker per record, see ``resale.history.services``), the search document (versioned upsert),
-the webhook deliveries (unique per subscription and event). A driver acknowledges records
+the webhook deliveries (unique per subscription and event; an erased buyer's data already
+``"[erased]"`` in their payloads, see ``resale.privacy.services``). A driver acknowledges records
 (checkpoint, or a successful Lambda return) only after this returns, so a crash at any point
 replays the records and the effects come out the same.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from resale.binding import TenantRef, tenant_dynamodb_client, tenant_models
 from resale.history.services import history_append
+from resale.privacy.services import webhook_events_without_erased_buyers
 from resale.search.services import search_documents_apply
 from resale.streams.records import StreamRecord
 from resale.webhooks.events import webhook_event_for
@@ -39,5 +41,6 @@ def apply_stream_records(*, tenant: TenantRef, records: list[StreamRecord]) -> B
 def apply_stream_effects(*, tenant_slug: str, records: list[StreamRecord]) -> None:
     """The effects beside the history (search, webhooks); on AWS they come through the effects queue."""
     search_documents_apply(tenant_slug=tenant_slug, records=records)
-    events = [webhook_event_for(record=record) for record in records]
-    webhook_deliveries_create(tenant_slug=tenant_slug, events=[event for event in events if event])
+    events = [event for event in (webhook_event_for(record=record) for record in records) if event]
+    events = webhook_events_without_erased_buyers(tenant_slug=tenant_slug, events=events)
+    webhook_deliveries_create(tenant_slug=tenant_slug, events=events)

@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from httpkit.problems import PROBLEM_CONTENT_TYPE, problem
 from resale.api.base import TenantAPIView
-from resale.api.schema import RETRY_AFTER, TENANT_API_BODY_ERRORS, TENANT_API_ERRORS
 from resale.api.serializers import RequestSerializer
 from resale.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from resale.webhooks.services import (
@@ -90,11 +89,8 @@ class WebhooksApi(WebhookApi):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[RETRY_AFTER],
         responses={
             201: CreatedSerializer,
-            **TENANT_API_ERRORS,
-            **TENANT_API_BODY_ERRORS,
             (400, PROBLEM_CONTENT_TYPE): problem(
                 "Invalid input (`errors` names each bad field), or a URL refused: not http(s), "
                 "its host does not resolve, or it points into a private network."
@@ -114,8 +110,7 @@ class WebhooksApi(WebhookApi):
 
     @extend_schema(
         operation_id="webhooks_list",
-        parameters=[RETRY_AFTER],
-        responses={200: ListSerializer, **TENANT_API_ERRORS},
+        responses={200: ListSerializer},
     )
     def get(self, request: Request) -> Response:
         subscriptions = list(webhook_subscriptions_list(tenant_slug=self.route.slug)[:100])
@@ -123,14 +118,12 @@ class WebhooksApi(WebhookApi):
 
 
 class WebhookDetailApi(WebhookApi):
-    @extend_schema(
-        parameters=[RETRY_AFTER], responses={200: WebhookSerializer, **TENANT_API_ERRORS, **NOT_FOUND}
-    )
+    @extend_schema(responses={200: WebhookSerializer, **NOT_FOUND})
     def get(self, request: Request, webhook_id: str) -> Response:
         subscription = webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(WebhookSerializer(subscription).data)
 
-    @extend_schema(parameters=[RETRY_AFTER], responses={204: None, **TENANT_API_ERRORS, **NOT_FOUND})
+    @extend_schema(responses={204: None, **NOT_FOUND})
     def delete(self, request: Request, webhook_id: str) -> Response:
         webhook_subscription_delete(tenant_slug=self.route.slug, webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -151,10 +144,9 @@ class WebhookDeliveriesApi(WebhookApi):
             ref_name = "WebhookDeliveryList"
 
     @extend_schema(
-        parameters=[FilterSerializer, RETRY_AFTER],
+        parameters=[FilterSerializer],
         responses={
             200: ListSerializer,
-            **TENANT_API_ERRORS,
             **NOT_FOUND,
             (400, PROBLEM_CONTENT_TYPE): problem("Invalid filter: `errors` names it."),
         },
@@ -174,8 +166,7 @@ class WebhookDeliveriesApi(WebhookApi):
 class WebhookDeliveryRedriveApi(WebhookApi):
     @extend_schema(
         request=None,
-        parameters=[RETRY_AFTER],
-        responses={200: DeliverySerializer, **TENANT_API_ERRORS, **NOT_FOUND, **SENDS_LIMITED},
+        responses={200: DeliverySerializer, **NOT_FOUND, **SENDS_LIMITED},
     )
     def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
         webhook_subscription_get(tenant_slug=self.route.slug, webhook_id=webhook_id)
@@ -188,8 +179,7 @@ class WebhookDeliveryRedriveApi(WebhookApi):
 class WebhookTestApi(WebhookApi):
     @extend_schema(
         request=None,
-        parameters=[RETRY_AFTER],
-        responses={202: DeliverySerializer, **TENANT_API_ERRORS, **NOT_FOUND, **SENDS_LIMITED},
+        responses={202: DeliverySerializer, **NOT_FOUND, **SENDS_LIMITED},
     )
     def post(self, request: Request, webhook_id: str) -> Response:
         delivery = webhook_test_send(

@@ -77,3 +77,16 @@ def test_an_empty_attribute_name_is_400_not_a_dynamodb_error(tenant_api, attribu
         "/api/v1/listings", listing_body(attributes=attributes), format="json"
     )
     assert response.status_code == 400 and "attributes" in response.json()["errors"]
+
+
+def test_an_attribute_number_dynamodb_cannot_store_is_400_not_a_dynamodb_error(tenant_api):
+    """Schemathesis found a float below DynamoDB's range ("Number underflow") reaching it as a 500."""
+    api = tenant_api()
+    for number in (2.2250738585e-313, -1e-131, 1e126, 10**40 + 1):
+        response = api.client.post(
+            "/api/v1/listings", listing_body(attributes={"specs": [1, {"weight": number}]}), format="json"
+        )
+        assert response.status_code == 400 and "attributes" in response.json()["errors"], number
+    in_range = {"tiny": 1e-130, "big": 9.99e125, "zero": 0.0, "wide": 10**40}
+    stored = api.client.post("/api/v1/listings", listing_body(attributes=in_range), format="json")
+    assert stored.status_code == 201, stored.content

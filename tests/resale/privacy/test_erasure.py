@@ -4,12 +4,15 @@ import csv
 import gzip
 import io
 import json
+from datetime import timedelta
 
 import pytest
 
 from resale.binding import tenant_dynamodb_client
 from resale.history.exports import history_export
-from resale.models import WebhookDelivery
+from resale.models import ErasureRequest, WebhookDelivery
+from resale.privacy import services as privacy_services
+from resale.tenancy import tenant_route
 from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
 from tests.resale.conftest import listing_body, order_body
@@ -154,3 +157,77 @@ def test_an_erasure_needs_the_write_scope_and_a_buyer_id(tenant_api):
     writer = tenant_api(tenant=api.tenant)
     invalid = writer.client.post("/api/v1/privacy/erasures", {"buyer": "x"}, format="json")
     assert invalid.status_code == 400 and "buyer_id" in invalid.json()["errors"]
+
+
+FAILING_STEPS = [
+    ("history_append", "sent again"),  # the key destroyed, the erasure not yet in the history
+    ("_order_scrub", "swept"),  # midway through the orders: the Idempotency-Key record already gone
+    ("_webhook_payloads_scrub", "sent again"),  # the orders scrubbed, the payloads not
+    ("_erasure_request_complete", "swept"),  # every step done, the request not marked complete
+]
+
+
+@pytest.mark.parametrize(("step", "retry"), FAILING_STEPS)
+def test_an_erasure_failed_at_any_step_stays_recorded_and_a_retry_completes_it(
+    tenant_api, purge_order_queue, monkeypatch, step, retry
+):
+    api = tenant_api()
+    auditor = api_client_for(api.tenant, "audit")
+    webhook_subscription_create(
+        tenant_slug=api.slug, policy=tier_policy("standard"), url="https://hooks.example/orders", events=["*"]
+    )
+    ada_order = _order(api, ADA, "idem-ada")
+    consumer = in_process_consumer()
+    drain(consumer)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError(f"{step} failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(privacy_services, step, failing)
+        with pytest.raises(RuntimeError):
+            privacy_services.buyer_erase(
+                route=tenant_route(api.slug), buyer_id="buyer-ada", actor="api-key:dpo"
+            )
+    (pending,) = ErasureRequest.objects.filter(tenant_slug=api.slug)
+    assert pending.completed_at is None and pending.buyer_id == "buyer-ada"
+
+    if retry == "sent again":
+        response = api.client.post("/api/v1/privacy/erasures", {"buyer_id": "buyer-ada"}, format="json")
+        assert response.status_code == 202, response.content
+    else:
+        assert privacy_services.pending_erasures_complete(untouched_for=timedelta(0)) == 1
+    drain(consumer)
+
+    completed = ErasureRequest.objects.get(id=pending.id)
+    assert completed.completed_at is not None and completed.buyer_id == ""
+    assert privacy_services.pending_erasures_complete(untouched_for=timedelta(0)) == 0
+    assert api.client.get(f"/api/v1/orders/{ada_order}").json()["buyer_id"] == "[erased]"
+    assert models_of(api.tenant).idempotency.count("idem-ada") == 0
+    payloads = json.dumps(list(WebhookDelivery.objects.filter(tenant_slug=api.slug).values_list("payload")))
+    assert not any(trace in payloads for trace in ADA_TRACES)
+    events, personal = _all_events(auditor)
+    erasures = [event for event in events if event["entity_type"] == "erasure"]
+    assert [event["entity_id"] for event in erasures] == [completed.erasure_id]
+    assert not any(trace in json.dumps([events, personal]) for trace in ADA_TRACES)
+    assert auditor.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_a_webhook_made_after_the_erasure_from_a_record_written_before_it_carries_nothing_of_the_buyer(
+    tenant_api, purge_order_queue
+):
+    api = tenant_api()
+    webhook_subscription_create(
+        tenant_slug=api.slug, policy=tier_policy("standard"), url="https://hooks.example/orders", events=["*"]
+    )
+    _order(api, ADA, "idem-ada")  # its stream record is read only after the erasure
+    _order(api, BOB, "idem-bob")
+    response = api.client.post("/api/v1/privacy/erasures", {"buyer_id": "buyer-ada"}, format="json")
+    assert response.status_code == 202, response.content
+    drain(in_process_consumer())
+
+    deliveries = WebhookDelivery.objects.filter(tenant_slug=api.slug, event_type="order.submitted")
+    assert deliveries.count() == 2
+    payloads = json.dumps(list(deliveries.values_list("payload", flat=True)))
+    assert not any(trace in payloads for trace in ADA_TRACES)
+    assert "bob@example.com" in payloads and '"[erased]"' in payloads

@@ -10,15 +10,13 @@ from pathlib import Path
 import boto3
 import pulumi
 import pytest
-from django.conf import settings
 
 from provisioning.program.consumer_archive import consumer_archive
-from resale.binding import local_access_key_id, tenant_streams_client
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
 from resale.models import SearchDocument, WebhookDelivery
 from resale.privacy.selectors import personal_data_view
-from resale.streams.effects_queue import stream_effects_receive
+from resale.streams.effects_queue import stream_effects_apply, stream_effects_receive
 from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
 from tests.resale.factories import (
@@ -28,6 +26,7 @@ from tests.resale.factories import (
     models_of,
     order_create,
 )
+from tests.resale.streams.lambda_events import lambda_environ, lambda_stream_records
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -75,16 +74,7 @@ def unpacked_consumer(tmp_path_factory) -> Path:
 
 
 def _invoke(directory: Path, tenant, events: list[dict], queue_url: str, moto_endpoint: str) -> list[dict]:
-    environment = {
-        "RESALE_TENANT": tenant.slug,
-        "RESALE_TABLES": json.dumps(tenant.resources["tables"]),
-        "RESALE_EFFECTS_QUEUE_URL": queue_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": settings.DYNAMODB_ENDPOINT,
-        "AWS_ENDPOINT_URL_SQS": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": local_access_key_id(tenant.slug),
-        "AWS_SECRET_ACCESS_KEY": settings.AWS_SECRET_ACCESS_KEY,
-        "AWS_DEFAULT_REGION": settings.AWS_REGION,
-    }
+    environment = lambda_environ(tenant, queue_url=queue_url, sqs_endpoint=moto_endpoint)
     completed = subprocess.run(
         [sys.executable, "-I", "-S", "-c", RUNNER, str(directory)],
         input=json.dumps(events),
@@ -96,24 +86,6 @@ def _invoke(directory: Path, tenant, events: list[dict], queue_url: str, moto_en
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout)
-
-
-def _stream_records(tenant, role: str) -> list[dict]:
-    """The stream's records as the event source mapping hands them to Lambda (JSON: epoch seconds)."""
-    arn = tenant.resources["streams"][role]
-    streams = tenant_streams_client(tenant)
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )
-        for raw in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]:
-            change = {
-                **raw["dynamodb"],
-                "ApproximateCreationDateTime": raw["dynamodb"]["ApproximateCreationDateTime"].timestamp(),
-            }
-            records.append({**raw, "dynamodb": change, "eventSourceARN": arn})
-    return json.loads(json.dumps(records))
 
 
 def _same_writes(models) -> None:
@@ -185,8 +157,8 @@ def test_the_declared_lambda_runs_from_its_archive_alone_and_builds_the_history_
     )
     queue_url = sqs.create_queue(QueueName=f"{on_aws.slug}-stream-effects")["QueueUrl"]
 
-    listings = {"Records": _stream_records(on_aws, "listings")}
-    orders = _stream_records(on_aws, "orders")
+    listings = {"Records": lambda_stream_records(on_aws, "listings")}
+    orders = lambda_stream_records(on_aws, "orders")
     assert len(orders) == 2
     poison = _poisoned(orders[0])
     answers = _invoke(
@@ -214,7 +186,12 @@ def test_the_declared_lambda_runs_from_its_archive_alone_and_builds_the_history_
         queued |= bodies
     assert len(queued) == 6
     assert not any(secret in body for body in queued for secret in SECRETS)
-    while stream_effects_receive(client=sqs, queue_url=queue_url):
+    while stream_effects_apply(
+        client=sqs,
+        queue_url=queue_url,
+        tenant_slug=on_aws.slug,
+        messages=stream_effects_receive(client=sqs, queue_url=queue_url),
+    ):
         pass
     documents = SearchDocument.objects.filter(tenant_slug=on_aws.slug)
     assert {(d.listing_id, d.status) for d in documents} == {("camera", "active"), ("lamp", "removed")}
