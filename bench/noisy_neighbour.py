@@ -9,12 +9,19 @@ and what the flood got: requests sent per second, the share refused (429), their
 
     .venv/bin/python bench/noisy_neighbour.py [--seconds 8] [--quiet-rate 200] [--rates 500 1000 2000 0]
 
+``--attack`` chooses what the other tenant sends: ``reads`` (GET listing), ``unbounded`` (a
+listing filter that matches nothing, so each request spends the read budget: once one DynamoDB
+query per listing of the seller) or ``regex`` (creates whose attribute meets the premium schema's
+``^(a+)+$`` with 5,000 ``a`` and a ``!``: seconds of Python's backtracking ``re`` per request, were
+it not run by RE2). The attacker is premium for ``regex`` (only premium tenants have a schema).
+
 Rate 0 floods as fast as 16 connections go (each sends again once answered): a flood that
 saturates the server, whose refusals then take the CPU the other tenant needs. Both loads come
 from libcurl event loops (``open_loop``), which cost little CPU beside the server's.
 """
 
 import argparse
+import json
 import os
 import statistics
 import threading
@@ -36,14 +43,43 @@ FLOOD_CONNECTIONS = 16
 QUIET_CONNECTIONS = 8
 
 
-def reader(slug: str, tier: str, dynamodb_endpoint: str) -> dict:
-    """An onboarded tenant with a read key and listings to read."""
-    tenant = onboard_tenant(slug, tier, ["read"])
+def reader(slug: str, tier: str, dynamodb_endpoint: str, attribute_schema: dict | None = None) -> dict:
+    """An onboarded tenant with a read-and-write key and listings to read."""
+    tenant = onboard_tenant(slug, tier, ["read", "write"])
+    if attribute_schema is not None:
+        from tenants.models import Tenant
+
+        Tenant.objects.filter(slug=slug).update(attribute_schema=attribute_schema)
     raw = raw_dynamodb(dynamodb_endpoint, slug=slug)
     return {
         "key": tenant.key,
         "listings": write_listings(raw, tenant.tables["listings"], LISTINGS_PER_TENANT),
     }
+
+
+CATASTROPHIC_PATTERN = "^(a+)+$"
+
+
+def attacks_of(tenant: dict, port: int, attack: str):
+    """The requests of ``attack`` from ``tenant``, as ``send_at_rate`` takes them."""
+    if attack == "reads":
+        return reads_of(tenant, port)
+    headers = [f"Authorization: Api-Key {tenant['key']}", "Content-Type: application/json"]
+    if attack == "unbounded":
+        url = f"http://127.0.0.1:{port}/api/v1/listings?seller_id=s-1&category=nomatch&limit=1"
+        return lambda n: (url, headers)
+    body = json.dumps(
+        {
+            "seller_id": "s-1",
+            "title": "t",
+            "category": "c",
+            "condition": "good",
+            "price": "1.00",
+            "currency": "EUR",
+            "attributes": {"code": "a" * 5000 + "!"},
+        }
+    ).encode()
+    return lambda n: (f"http://127.0.0.1:{port}/api/v1/listings", headers, body)
 
 
 def reads_of(tenant: dict, port: int):
@@ -68,7 +104,7 @@ def run_rate(args, port: int, quiet: dict, noisy: dict, flood_rate: float) -> No
     rate = flood_rate or 1e6  # 0: as fast as the connections go
     flooding = threading.Thread(
         target=lambda: flood.append(
-            send_at_rate(reads_of(noisy, port), rate, args.seconds, FLOOD_CONNECTIONS)
+            send_at_rate(attacks_of(noisy, port, args.attack), rate, args.seconds, FLOOD_CONNECTIONS)
         )
     )
     flooding.start()
@@ -94,6 +130,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--quiet-rate", type=float, default=200)
     parser.add_argument("--rates", type=float, nargs="*", default=[500, 1000, 2000, 0])
+    parser.add_argument("--attack", choices=["reads", "unbounded", "regex"], default="reads")
     args = parser.parse_args()
     port = free_port()
     dynamodb = start_dynamodb()
@@ -106,14 +143,24 @@ def main() -> None:
 
         django.setup()
         quiet = reader("quiet", "premium", dynamodb.endpoint)
-        noisy = reader("noisy", "standard", dynamodb.endpoint)
+        schema = {
+            "type": "object",
+            "properties": {"code": {"type": "string", "pattern": CATASTROPHIC_PATTERN}},
+        }
+        noisy = reader(
+            "noisy",
+            "premium" if args.attack == "regex" else "standard",
+            dynamodb.endpoint,
+            attribute_schema=schema if args.attack == "regex" else None,
+        )
         server = start_server(
             server_command(port), port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"}
         )
         send_at_rate(reads_of(quiet, port), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
         print(
             f"granian 2 workers x 8 threads; quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
-            f"standard tenant (quota 50/s) flooding; {args.seconds:.0f} s per run"
+            f"the other tenant ({'premium' if args.attack == 'regex' else 'standard'}) sending "
+            f"'{args.attack}'; {args.seconds:.0f} s per run"
         )
         for rate in args.rates:
             run_rate(args, port, quiet, noisy, rate)

@@ -22,9 +22,10 @@ class OpenLoopResult:
 
 
 def send_at_rate(
-    url_and_headers: Callable[[int], tuple[str, list[str]]], rate: float, seconds: float, connections: int
+    url_and_headers: Callable[[int], tuple], rate: float, seconds: float, connections: int
 ) -> OpenLoopResult:
-    """GETs ``url_and_headers(n)`` every ``1/rate`` s for ``seconds`` over at most ``connections``."""
+    """Sends ``url_and_headers(n)`` every ``1/rate`` s for ``seconds`` over at most ``connections``:
+    a GET for ``(url, headers)``, a POST of the body for ``(url, headers, body)``."""
     multi = pycurl.CurlMulti()
     idle = [_handle() for _ in range(connections)]
     started_at: dict[pycurl.Curl, float] = {}
@@ -37,9 +38,13 @@ def send_at_rate(
         while now < stop and start + due / rate <= now:
             if idle:
                 handle = idle.pop()
-                url, headers = url_and_headers(due)
+                url, headers, *body = url_and_headers(due)
                 handle.setopt(pycurl.URL, url)
                 handle.setopt(pycurl.HTTPHEADER, headers)
+                if body:
+                    handle.setopt(pycurl.POSTFIELDS, body[0])
+                else:
+                    handle.setopt(pycurl.HTTPGET, 1)
                 started_at[handle] = time.perf_counter()
                 multi.add_handle(handle)
             else:
