@@ -32,9 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from onboarding import Api, Platform, onboard_one, start, start_platform
+from onboarding import Api, Platform, onboard_one, start, start_platform, worker_command
 from support.cpu import cpu_seconds, rss_bytes
-from support.paths import VENV_BIN
 
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
@@ -170,13 +169,13 @@ def rollout_new_index(stack: ExitStack, platform: Platform, args) -> None:
     (site / "sitecustomize.py").write_text(NEW_INDEX_SITECUSTOMIZE)
     os.killpg(platform.processes.pop("worker"), signal.SIGTERM)
     env = {**platform.env, "PYTHONPATH": str(site)}
+    # The worker of the provisioning queue, where the rollout's tasks go, with the changed program.
     start(
         stack,
-        [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "--loglevel", "WARNING",
-         "--concurrency", str(args.worker_concurrency), "-n", f"fleet-{os.getpid()}@%h"],
+        worker_command(args.worker_concurrency, f"fleet-{os.getpid()}"),
         env,
         platform.logs / "worker-new-program.log",
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     status, body = api.call(
         "POST",

@@ -106,6 +106,13 @@ class Platform:
     """Process ids by name (each the leader of its process group)."""
 
 
+def worker_command(concurrency: int, name: str) -> list[str]:
+    """The Celery worker of the provisioning queue, where onboarding and rollout tasks are routed."""
+    return [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "-Q", "provisioning",
+            "--loglevel", "WARNING", "--concurrency", str(concurrency),
+            "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]  # fmt: skip
+
+
 def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer: bool = False) -> Platform:
     LOGS.mkdir(parents=True, exist_ok=True)
     dynamodb = start_dynamodb(port=args.dynamodb_port)
@@ -132,13 +139,8 @@ def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer:
     stack.callback(stop_process, web)
     processes = {"dynamodb": dynamodb.process.pid, "web": web.pid}
     processes["worker"] = start(
-        stack,
-        [str(VENV_BIN / "celery"), "-A", "control_plane", "worker", "-Q", "provisioning",
-         "--loglevel", "WARNING", "--concurrency", str(args.worker_concurrency),
-         "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
-        env,
-        LOGS / "worker.log",
-    ).pid  # fmt: skip
+        stack, worker_command(args.worker_concurrency, f"bench-{os.getpid()}"), env, LOGS / "worker.log"
+    ).pid
     if with_consumer:
         processes["consumer"] = start(
             stack, [*manage, "consume_streams"], {**env, "STREAMS_METRICS_PORT": "0"}, LOGS / "consumer.log"
