@@ -89,6 +89,9 @@ def lambda_environment(monkeypatch, moto_endpoint):
     def configure(tenant, queue_url: str) -> None:
         for name, value in lambda_environ(tenant, queue_url=queue_url, sqs_endpoint=moto_endpoint).items():
             monkeypatch.setenv(name, value)
+        # boto3's default session keeps the credentials it first read from the environment: a
+        # Lambda container serves one tenant, a test process several.
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         lambda_handler._client.cache_clear()
 
     yield configure
