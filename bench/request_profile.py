@@ -111,7 +111,7 @@ def main() -> None:
             api_ms = cpu_ms_per_call(api_call, args.requests)
             raw_ms = cpu_ms_per_call(raw_call, args.requests)
             print(
-                f"{endpoint.name:<16} API {api_ms:.2f} ms CPU/request   raw boto3 {raw_ms:.2f} ms"
+                f"{endpoint.name:<16} API {api_ms:.3f} ms CPU/request   raw boto3 {raw_ms:.3f} ms"
                 f"   ratio {api_ms / raw_ms:.1f}x"
             )
             if endpoint.name in args.profile:
