@@ -26,15 +26,13 @@ import support.paths  # noqa: F401 - puts the project on the import path
 import urllib3
 from api_endpoints import Endpoint, Fleet, Send, endpoints_named
 from support.cpu import CpuAccount
-from support.dynamodb import raw_dynamodb, start_dynamodb
+from support.dynamodb import raw_dynamodb
 from support.load import LoadResult, merge, run_load
 from support.onboard import onboard_tenant
-from support.platform_env import platform_env, scratch_database
+from support.platform_env import bench_platform
 from support.processes import stop_process
 from support.server import server_command, start_server
 from tenant_memory import TenantMemory, memory_per_bound_tenant
-
-from tests.dynamodb_local import free_port
 
 ORDERS_PER_SECOND_CEILING = 150
 """Listings written for each side of the order run: enough for this many orders a second. More
@@ -159,45 +157,38 @@ def main() -> None:
     args = parser.parse_args()
     endpoints = endpoints_named(args.only)
 
-    api_port = free_port()
-    dynamodb = start_dynamodb()
-    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=api_port)
-    os.environ.update(env)
-    cpu = CpuAccount()
-    cpu.add("dynamodb", dynamodb.process.pid)
-    server = None
-    try:
-        scratch_database(env)
-        import django
-        from botocore.config import Config
+    with bench_platform() as platform:
+        dynamodb, api_port = platform.dynamodb, platform.api_port
+        cpu = CpuAccount()
+        cpu.add("dynamodb", dynamodb.process.pid)
+        server = None
+        try:
+            from botocore.config import Config
 
-        django.setup()
-        tenants = [onboard_tenant(f"bench-{i}", "premium", ["read", "write"]) for i in range(args.tenants)]
-        raw_config = Config(
-            max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}
-        )
-        order_seconds = args.seconds + WARM_UP_SECONDS
-        fleet = Fleet(
-            tenants=tenants,
-            raws=[raw_dynamodb(dynamodb.endpoint, raw_config, slug=tenant.slug) for tenant in tenants],
-            send=http_sender(api_port, args.concurrency),
-            orders_per_side=int(order_seconds * ORDERS_PER_SECOND_CEILING / args.tenants) + 50,
-        )
-        command = server_command(api_port, args.server, args.workers, args.threads, args.worker_class)
-        server = start_server(
-            command, api_port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": str(args.threads)}
-        )
-        cpu.add("server", server.pid)
-        rows = measure(fleet, endpoints, args, cpu)
-        stop_process(server)
-        memory = None if args.no_memory else memory_per_bound_tenant(dynamodb.endpoint)
-        report(rows, memory, args)
-    finally:
-        stop_process(server)
-        dynamodb.stop()
-        from control_plane.celery import app
-
-        app.control.purge()
+            tenants = [
+                onboard_tenant(f"bench-{i}", "premium", ["read", "write"]) for i in range(args.tenants)
+            ]
+            raw_config = Config(
+                max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}
+            )
+            order_seconds = args.seconds + WARM_UP_SECONDS
+            fleet = Fleet(
+                tenants=tenants,
+                raws=[raw_dynamodb(dynamodb.endpoint, raw_config, slug=tenant.slug) for tenant in tenants],
+                send=http_sender(api_port, args.concurrency),
+                orders_per_side=int(order_seconds * ORDERS_PER_SECOND_CEILING / args.tenants) + 50,
+            )
+            command = server_command(api_port, args.server, args.workers, args.threads, args.worker_class)
+            server = start_server(
+                command, api_port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": str(args.threads)}
+            )
+            cpu.add("server", server.pid)
+            rows = measure(fleet, endpoints, args, cpu)
+            stop_process(server)
+            memory = None if args.no_memory else memory_per_bound_tenant(dynamodb.endpoint)
+            report(rows, memory, args)
+        finally:
+            stop_process(server)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 from onboarding import Api, Platform, onboard_one, start, start_platform, worker_command
 from support.cpu import cpu_seconds, rss_bytes
 
+from tests.processes import wait_until
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
 
 
@@ -86,12 +87,11 @@ def history_lag(api: Api, slug: str) -> float:
     )
     if status != 201:
         raise RuntimeError(f"listing on {slug}: {status} {listing}")
-    while time.perf_counter() - started < 120:
-        _, page = tenant.call("GET", f"/api/v1/audit/events?entity_type=listing&entity_id={listing['id']}")
-        if page.get("items"):
-            return time.perf_counter() - started
-        time.sleep(0.05)
-    raise RuntimeError("the write did not reach the history within 120 s")
+    events = f"/api/v1/audit/events?entity_type=listing&entity_id={listing['id']}"
+    wait_until(
+        lambda: tenant.call("GET", events)[1].get("items"), "the write to reach the history", timeout=120
+    )
+    return time.perf_counter() - started
 
 
 def main() -> None:

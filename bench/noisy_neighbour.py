@@ -28,15 +28,13 @@ import threading
 
 import support.paths  # noqa: F401 - puts the project on the import path
 from open_loop import OpenLoopResult, send_at_rate
-from support.dynamodb import raw_dynamodb, start_dynamodb
+from support.dynamodb import raw_dynamodb
 from support.items import write_listings
 from support.load import percentile
 from support.onboard import onboard_tenant
-from support.platform_env import platform_env, scratch_database
+from support.platform_env import bench_platform
 from support.processes import stop_process
 from support.server import server_command, start_server
-
-from tests.dynamodb_local import free_port
 
 LISTINGS_PER_TENANT = 25
 FLOOD_CONNECTIONS = 16
@@ -132,41 +130,34 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="*", default=[500, 1000, 2000, 0])
     parser.add_argument("--attack", choices=["reads", "unbounded", "regex"], default="reads")
     args = parser.parse_args()
-    port = free_port()
-    dynamodb = start_dynamodb()
-    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=port)
-    os.environ.update(env)
-    server = None
-    try:
-        scratch_database(env)
-        import django
-
-        django.setup()
-        quiet = reader("quiet", "premium", dynamodb.endpoint)
-        schema = {
-            "type": "object",
-            "properties": {"code": {"type": "string", "pattern": CATASTROPHIC_PATTERN}},
-        }
-        noisy = reader(
-            "noisy",
-            "premium" if args.attack == "regex" else "standard",
-            dynamodb.endpoint,
-            attribute_schema=schema if args.attack == "regex" else None,
-        )
-        server = start_server(
-            server_command(port), port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"}
-        )
-        send_at_rate(reads_of(quiet, port), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
-        print(
-            f"granian 2 workers x 8 threads; quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
-            f"the other tenant ({'premium' if args.attack == 'regex' else 'standard'}) sending "
-            f"'{args.attack}'; {args.seconds:.0f} s per run"
-        )
-        for rate in args.rates:
-            run_rate(args, port, quiet, noisy, rate)
-    finally:
-        stop_process(server)
-        dynamodb.stop()
+    with bench_platform() as platform:
+        dynamodb, port = platform.dynamodb, platform.api_port
+        server = None
+        try:
+            quiet = reader("quiet", "premium", dynamodb.endpoint)
+            schema = {
+                "type": "object",
+                "properties": {"code": {"type": "string", "pattern": CATASTROPHIC_PATTERN}},
+            }
+            noisy = reader(
+                "noisy",
+                "premium" if args.attack == "regex" else "standard",
+                dynamodb.endpoint,
+                attribute_schema=schema if args.attack == "regex" else None,
+            )
+            server = start_server(
+                server_command(port), port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"}
+            )
+            send_at_rate(reads_of(quiet, port), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
+            print(
+                f"granian 2 workers x 8 threads; quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
+                f"the other tenant ({'premium' if args.attack == 'regex' else 'standard'}) sending "
+                f"'{args.attack}'; {args.seconds:.0f} s per run"
+            )
+            for rate in args.rates:
+                run_rate(args, port, quiet, noisy, rate)
+        finally:
+            stop_process(server)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ from pathlib import Path
 from support.dynamodb import start_dynamodb
 from support.paths import LOGS, ROOT, VENV_BIN
 from support.platform_env import platform_env, scratch_database
-from support.processes import start_process, stop_process, wait_until
+from support.processes import start_process, stop_process
 from support.server import server_command, start_server
+
+from tests.processes import wait_until
 
 
 class Api:
@@ -72,14 +74,15 @@ def onboard_one(api: Api, tier: str, timeout: float = 120) -> float:
     )
     if status != 202:
         raise RuntimeError(f"POST answered {status}: {body}")
-    while time.perf_counter() - started < timeout:
+
+    def active() -> bool:
         _, detail = api.call("GET", f"/control/v1/tenants/{slug}")
-        if detail.get("status") == "active":
-            return time.perf_counter() - started
         if detail.get("status") == "failed":
             raise RuntimeError(f"{slug} failed: {detail.get('failure_reason')}")
-        time.sleep(0.1)
-    raise RuntimeError(f"{slug} not active after {timeout}s")
+        return detail.get("status") == "active"
+
+    wait_until(active, f"{slug} to be active", timeout=timeout, interval=0.1)
+    return time.perf_counter() - started
 
 
 def summary(label: str, seconds: list[float]) -> str:
@@ -146,7 +149,13 @@ def start_platform(stack: ExitStack, args: argparse.Namespace, *, with_consumer:
             stack, [*manage, "consume_streams"], {**env, "STREAMS_METRICS_PORT": "0"}, LOGS / "consumer.log"
         ).pid
     api = Api(f"http://127.0.0.1:{args.port}")
-    wait_until(lambda: api.call("GET", "/readyz")[0] == 200, "DynamoDB, PostgreSQL and Redis to be ready")
+    wait_until(
+        lambda: api.call("GET", "/readyz")[0] == 200,
+        "DynamoDB, PostgreSQL and Redis to be ready",
+        timeout=60,
+        interval=0.25,
+        ignoring=(OSError,),
+    )
     api.login("bench-staff", "bench-staff-password")
     print(f"started the platform on 127.0.0.1:{args.port} (logs in {LOGS})")
     return Platform(api=api, env=env, logs=LOGS, processes=processes)

@@ -14,7 +14,6 @@ import argparse
 import cProfile
 import dataclasses
 import io
-import os
 import pstats
 import sys
 import time
@@ -23,11 +22,9 @@ from functools import partial
 
 import support.paths  # noqa: F401 - puts the project on the import path
 from api_endpoints import Fleet, Send, endpoints_named
-from support.dynamodb import raw_dynamodb, start_dynamodb
+from support.dynamodb import raw_dynamodb
 from support.onboard import onboard_tenant
-from support.platform_env import platform_env, scratch_database
-
-from tests.dynamodb_local import free_port
+from support.platform_env import bench_platform
 
 
 def wsgi_sender(application, port: int) -> Send:
@@ -84,15 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     endpoints = endpoints_named(args.only)
 
-    api_port = free_port()
-    dynamodb = start_dynamodb()
-    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=api_port)
-    os.environ.update(env)
-    try:
-        scratch_database(env)
-        import django
-
-        django.setup()
+    with bench_platform() as platform:
+        dynamodb, api_port = platform.dynamodb, platform.api_port
         lift_premium_quota()
         from control_plane.wsgi import application
 
@@ -123,11 +113,6 @@ def main() -> None:
                 stats = pstats.Stats(profiler)
                 print_time_by_package(stats, args.requests)
                 stats.sort_stats("tottime").print_stats(args.top)
-    finally:
-        dynamodb.stop()
-        from control_plane.celery import app
-
-        app.control.purge()
 
 
 WARM_UP_CALLS = 50

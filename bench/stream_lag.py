@@ -31,6 +31,8 @@ from support.load import percentile
 from support.onboard import onboarded_tenant
 from support.paths import ROOT
 
+from tests.processes import wait_until
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -127,19 +129,21 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
-        deadline = time.monotonic() + 120
-        while read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0] < writes:
-            if time.monotonic() > deadline:
-                raise SystemExit("the consumer did not catch up within 120 s")
-            time.sleep(0.5)
+        wait_until(
+            lambda: read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0] >= writes,
+            "the consumer to catch up",
+            timeout=120,
+            interval=0.5,
+        )
         from resale.history.checkpoints import checkpoints_iter
 
         head = read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)[0]
-        deadline = time.monotonic() + 120
-        while not any(checkpoint.seq >= head for checkpoint in checkpoints_iter(tenant_models=models)):
-            if time.monotonic() > deadline:
-                raise SystemExit("no checkpoint covered the history's head within 120 s")
-            time.sleep(0.5)
+        wait_until(
+            lambda: any(checkpoint.seq >= head for checkpoint in checkpoints_iter(tenant_models=models)),
+            "a checkpoint to cover the history's head",
+            timeout=120,
+            interval=0.5,
+        )
 
         def parse(value: str) -> datetime:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -38,7 +38,7 @@ def export_dir(run: ProvisioningRun) -> Path:
     return Path(settings.OFFBOARDING_EXPORT_DIR) / run.tenant.slug / str(run.pk)
 
 
-def tenant_tables(tenant: Tenant) -> dict[str, str]:
+def tenant_table_names(tenant: Tenant) -> dict[str, str]:
     """Every table the tenant may have, by role: recorded outputs, and the program's names for a
     tenant whose onboarding failed before recording them."""
     names = {spec.role: spec.name for spec in tenant_table_specs(tenant.slug, tenant.tier)}
@@ -93,7 +93,7 @@ def refuse_traffic(run: ProvisioningRun) -> None:
 
 def _export_and_verify(client, run: ProvisioningRun, directory: Path) -> dict:
     tables = {}
-    for role, name in sorted(tenant_tables(run.tenant).items()):
+    for role, name in sorted(tenant_table_names(run.tenant).items()):
         if describe_table_or_none(client, name) is not None:
             tables[role] = _export_table(client, name, directory / f"{role}.jsonl")
     for role, entry in tables.items():
@@ -133,7 +133,7 @@ def destroy_resources(run: ProvisioningRun) -> None:
     run.engine = engine.name
     run.result = engine.destroy(
         program_config(tenant, tenant.cell, deletion_protection=False),
-        table_names=sorted(tenant_tables(tenant).values()),
+        table_names=sorted(tenant_table_names(tenant).values()),
     )
 
 

@@ -1,10 +1,12 @@
 import itertools
 import os
 import time
+from contextlib import ExitStack
 
 import pytest
 
 from tests.dynamodb_local import DynamoDBLocal, free_port
+from tests.processes import CeleryWorker, celery_worker
 
 _slugs = itertools.count(1)
 
@@ -67,6 +69,31 @@ def own_dynamodb_local(dynamodb_local, settings, monkeypatch):
     monkeypatch.setenv("DYNAMODB_ENDPOINT", server.endpoint)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_celery_worker(dynamodb_local, tmp_path):
+    """Starts real Celery worker processes (``tests.processes.celery_worker``) on the test database,
+    this run's broker (REDIS_URL) and DynamoDB Local; each is stopped after the test. Their tasks
+    commit for real: the test needs ``django_db(transaction=True)``."""
+    from django.db import connection
+
+    with ExitStack() as workers:
+
+        def start(
+            name: str, *, queues: list[str], env: dict[str, str] | None = None, **options
+        ) -> CeleryWorker:
+            base = {
+                "POSTGRES_DB": connection.settings_dict["NAME"],
+                "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
+                "CELERY_TASK_ALWAYS_EAGER": "0",
+            }
+            worker = celery_worker(
+                name=name, queues=queues, env={**base, **(env or {})}, log=tmp_path / f"{name}.log", **options
+            )
+            return workers.enter_context(worker)
+
+        yield start
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,18 +55,25 @@ class DynamoDBLocal:
             aws_secret_access_key="local",
             config=Config(retries={"max_attempts": 1}, connect_timeout=1),
         )
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def listening() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"DynamoDB Local exited: {self.errors()}")
-            try:
-                client.list_tables(Limit=1)
-                return self
-            except Exception:  # noqa: BLE001 - not listening yet
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.25)
+            client.list_tables(Limit=1)
+            return True
+
+        try:
+            wait_until(
+                listening,
+                f"DynamoDB Local to listen on {self.endpoint}",
+                timeout=timeout,
+                interval=0.25,
+                ignoring=(BotoCoreError, ClientError),
+            )
+        except AssertionError:
+            self.stop()
+            raise
+        return self
 
     def errors(self) -> str:
         """The end of what DynamoDB Local wrote, from its log or its error pipe."""

@@ -2,8 +2,13 @@
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
+from support.dynamodb import start_dynamodb
 from support.paths import ROOT, VENV_BIN
+from tests.dynamodb_local import DynamoDBLocal, free_port
 
 BENCH_DATABASE = os.environ.get("BENCH_POSTGRES_DB", "bench_resale_api")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -40,3 +45,32 @@ def scratch_database(env: dict[str, str]) -> None:
         env={**os.environ, **env},
         check=True,
     )
+
+
+@dataclass(frozen=True)
+class BenchPlatform:
+    dynamodb: DynamoDBLocal
+    api_port: int
+    """Free when taken, for the bench's own API server or base URL."""
+
+
+@contextmanager
+def bench_platform() -> Iterator[BenchPlatform]:
+    """This process set up as the platform of ``platform_env``: its own DynamoDB Local, a free API
+    port and a scratch database, with Django set up; on leaving, DynamoDB Local is stopped and the
+    broker's queues are emptied of what the bench enqueued (its orders' workflow: no worker runs)."""
+    api_port = free_port()
+    dynamodb = start_dynamodb()
+    env = platform_env(dynamodb_endpoint=dynamodb.endpoint, api_port=api_port)
+    os.environ.update(env)
+    try:
+        scratch_database(env)
+        import django
+
+        django.setup()
+        yield BenchPlatform(dynamodb=dynamodb, api_port=api_port)
+    finally:
+        dynamodb.stop()
+        from control_plane.celery import app
+
+        app.control.purge()

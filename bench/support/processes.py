@@ -1,13 +1,10 @@
-"""Starting a bench's processes in groups of their own, stopping them, and waiting for them to serve."""
+"""Starting a bench's processes in groups of their own, and stopping them."""
 
-import os
-import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from support.paths import ROOT
+from tests.processes import stop_process_group
 
 
 def start_process(command: list[str], env: dict, log: Path | None = None) -> subprocess.Popen:
@@ -28,25 +25,7 @@ def start_process(command: list[str], env: dict, log: Path | None = None) -> sub
 
 
 def stop_process(process: subprocess.Popen | None) -> None:
-    """Stops the process group: SIGTERM, then SIGKILL after 20 seconds."""
+    """Stops the process group, unless the process has exited: SIGTERM, then SIGKILL after 20 seconds."""
     if process is None or process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    """Calls ``check`` until it is true; a refused connection counts as not yet."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"timed out waiting for {what}")
+    stop_process_group(process)

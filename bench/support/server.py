@@ -5,7 +5,8 @@ import urllib.request
 from pathlib import Path
 
 from support.paths import VENV_BIN
-from support.processes import start_process, wait_until
+from support.processes import start_process
+from tests.processes import wait_until
 
 
 def server_command(
@@ -33,5 +34,5 @@ def start_server(command: list[str], port: int, env: dict, log: Path | None = No
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
             return response.status == 200
 
-    wait_until(healthy, f"{command[0]} on port {port}")
+    wait_until(healthy, f"{command[0]} on port {port}", timeout=60, interval=0.25, ignoring=(OSError,))
     return process

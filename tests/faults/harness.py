@@ -22,17 +22,10 @@ from pathlib import Path
 import urllib3
 
 from tests.dynamodb_local import ROOT, free_port
+from tests.processes import wait_until
 from tests.resale.conftest import listing_body, order_body
 
 TERMINAL_ORDER_STATUSES = frozenset({"completed", "payment_failed", "cancelled"})
-
-
-def wait_until(condition, failure: str, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(failure)
-        time.sleep(0.2)
 
 
 class RedisServer:
@@ -42,12 +35,23 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_until(self._answers, "redis-server did not start", within=20)
+        wait_until(self._answers, "redis-server to start", timeout=20, interval=0.2)
 
     def _answers(self) -> bool:
         try:
@@ -109,7 +113,7 @@ class RunningPlatform:
         )
         self.http = urllib3.PoolManager(maxsize=32, retries=False, timeout=urllib3.Timeout(total=10))
         try:
-            wait_until(self._serving, f"the platform did not start; see {self.log}", within=300)
+            wait_until(self._serving, f"the platform to start (see {self.log})", timeout=300, interval=0.2)
         except AssertionError:
             self.stop()
             raise
@@ -125,9 +129,17 @@ class RunningPlatform:
 
     def pid(self, program: str) -> int:
         answer = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(ROOT / "scripts" / "supervisord.conf"),
-             "pid", program],
-            env=self.env, capture_output=True, text=True, check=True,
+            [
+                str(ROOT / ".venv" / "bin" / "supervisorctl"),
+                "-c",
+                str(ROOT / "scripts" / "supervisord.conf"),
+                "pid",
+                program,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return int(answer.stdout.strip())
 
@@ -251,8 +263,11 @@ class Traffic:
                 self.listings[tenant.slug].append(listing_id)
                 if round_ % 3 == 0:
                     ordered = self._call(
-                        "order", "POST", "/api/v1/orders",
-                        {**headers, "Idempotency-Key": uuid.uuid4().hex}, order_body(listing_id),
+                        "order",
+                        "POST",
+                        "/api/v1/orders",
+                        {**headers, "Idempotency-Key": uuid.uuid4().hex},
+                        order_body(listing_id),
                     )
                     if ordered is not None and ordered.status == 202:
                         self.orders[tenant.slug].append(json.loads(ordered.data)["id"])

@@ -31,8 +31,8 @@ from tests.faults.harness import (
     RunningPlatform,
     TenantClient,
     Traffic,
-    wait_until,
 )
+from tests.processes import wait_until
 from tests.resale.conftest import listing_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -82,7 +82,7 @@ def _onboard(platform: RunningPlatform, slug: str) -> TenantClient:
         created.append(answer)
         return answer.status == 201
 
-    wait_until(first_listing_created, f"{slug} never took a listing", within=120)
+    wait_until(first_listing_created, f"{slug} to take a listing", timeout=120, interval=0.2)
     listing = created[-1]
     link = platform.http.request(
         "POST",
@@ -169,7 +169,12 @@ def _dynamodb_paused(bed: FaultBed) -> None:
 def _dynamodb_killed(bed: FaultBed) -> None:
     pid = bed.platform.pid("dynamodb")
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: bed.platform.restarted("dynamodb", pid), "supervisord did not restart DynamoDB", 60)
+    wait_until(
+        lambda: bed.platform.restarted("dynamodb", pid),
+        "supervisord to restart DynamoDB",
+        timeout=60,
+        interval=0.2,
+    )
 
 
 def _redis_stopped(bed: FaultBed) -> None:
@@ -200,7 +205,12 @@ def _celery_main_killed(bed: FaultBed) -> None:
     pid = bed.platform.pid("worker-orders")
     bed.orphans.extend(bed.platform.children(pid))
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: bed.platform.restarted("worker-orders", pid), "the worker was not restarted", 60)
+    wait_until(
+        lambda: bed.platform.restarted("worker-orders", pid),
+        "the worker to be restarted",
+        timeout=60,
+        interval=0.2,
+    )
 
 
 def _celery_pool_killed(bed: FaultBed) -> None:
@@ -211,7 +221,12 @@ def _celery_pool_killed(bed: FaultBed) -> None:
 def _consumer_killed(bed: FaultBed) -> None:
     pid = bed.platform.pid("consumer")
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: bed.platform.restarted("consumer", pid), "the consumer was not restarted", 60)
+    wait_until(
+        lambda: bed.platform.restarted("consumer", pid),
+        "the consumer to be restarted",
+        timeout=60,
+        interval=0.2,
+    )
 
 
 FAULTS = {
@@ -267,10 +282,14 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
             FAULTS[fault](bed)
         time.sleep(4)
         wait_until(
-            lambda: any(a.op == "write" and a.ok and a.started > fault_started for a in traffic.answers)
-            and FaultReport(fault, list(traffic.answers), fault_started).writes_back_after_seconds < math.inf,
-            "writes never succeeded again",
-            within=180,
+            lambda: (
+                any(a.op == "write" and a.ok and a.started > fault_started for a in traffic.answers)
+                and FaultReport(fault, list(traffic.answers), fault_started).writes_back_after_seconds
+                < math.inf
+            ),
+            "writes to succeed again",
+            timeout=180,
+            interval=0.2,
         )
         time.sleep(2)
     finally:
@@ -291,8 +310,9 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
     with contextlib.suppress(AssertionError):
         wait_until(
             lambda: all(_order_status(platform, t, o) in TERMINAL_ORDER_STATUSES for t, o in orders),
-            "orders unfinished",
-            within=120,
+            "the orders to finish",
+            timeout=120,
+            interval=0.2,
         )
     report.unfinished_orders = sum(
         _order_status(platform, t, o) not in TERMINAL_ORDER_STATUSES for t, o in orders
@@ -309,7 +329,7 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
         return all(acknowledged[slug] <= {e.entity_id for e in events[slug]} for slug in by_slug)
 
     with contextlib.suppress(AssertionError):
-        wait_until(history_complete, "history incomplete", within=60)
+        wait_until(history_complete, "the history to be complete", timeout=60, interval=0.2)
     with django_db_blocker.unblock():
         after = _history_events(by_slug)
     report.history_missing = sum(

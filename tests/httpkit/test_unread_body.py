@@ -13,6 +13,7 @@ import urllib3
 
 from httpkit.unread_body import UnreadBodyMiddleware
 from tests.dynamodb_local import free_port
+from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,16 +53,15 @@ def granian_server(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+
+    def serving() -> bool:
+        assert process.poll() is None, "granian exited"
+        return urllib3.request("GET", f"{url}/healthz", retries=False, timeout=2).status == 200
+
     try:
-        while True:
-            try:
-                if urllib3.request("GET", f"{url}/healthz", retries=False, timeout=2).status == 200:
-                    break
-            except urllib3.exceptions.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "granian did not start"
-            time.sleep(0.2)
+        wait_until(
+            serving, "granian to start", timeout=60, interval=0.2, ignoring=(urllib3.exceptions.HTTPError,)
+        )
         yield url
     finally:
         process.terminate()

@@ -1,13 +1,6 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import redis
 from django.conf import settings
-
-from tests.provisioning.processes import stop_process_group, wait_for
 
 
 @pytest.fixture
@@ -38,35 +31,12 @@ def program_change(tmp_path, monkeypatch):
     return change
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture
-def celery_worker(dynamodb_local, tmp_path):
-    """One prefork worker with one pool process on the provisioning queue, emptied first, of the run's
-    broker database (REDIS_URL: one per test run), on the test database.
+def celery_worker(start_celery_worker):
+    """One prefork worker with one pool process on the provisioning queue, emptied first.
 
     The worker sends each next step of a chain, and a rollout's next tasks, itself, routed by the
     settings, so it must consume the queue the settings name."""
     queue = "provisioning"
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
-    log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "POSTGRES_DB": settings.DATABASES["default"]["NAME"],
-        "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
-    }
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "control_plane", "worker", "-Q", queue,
-             "--pool", "prefork", "--concurrency", "1", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"prov-crash-{os.getpid()}@%h", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_for(lambda: b"ready." in log.read_bytes(), timeout=60, interval=0.2, what="the worker to start")
-        yield worker, log
-    finally:
-        stop_process_group(worker)
+    return start_celery_worker("prov-crash", queues=[queue])

@@ -7,6 +7,7 @@ import pytest
 from provisioning.engines.declared import declared_only_records, declared_output, table_specs_from_declared
 from provisioning.engines.evaluation import EvaluationFailed, ProgramConfig, evaluate_program
 from provisioning.table_specs import tenant_table_specs
+from tests.table_roles import HISTORY_FEEDING_ROLES, TABLE_ROLES
 
 
 def config(slug: str, tier: str, **overrides) -> ProgramConfig:
@@ -26,7 +27,7 @@ def test_the_tables_the_program_declares_are_exactly_the_specs_of_the_models(tie
     from_program = sorted(table_specs_from_declared(declared), key=lambda s: s.role)
     from_models = sorted(tenant_table_specs("eval-one", tier, prefix="resale"), key=lambda s: s.role)
     assert from_program == from_models
-    assert {s.role for s in from_program if s.feeds_history} == {"listings", "orders", "links", "clicks"}
+    assert {s.role for s in from_program if s.feeds_history} == HISTORY_FEEDING_ROLES
 
 
 def test_what_has_no_local_counterpart_is_recorded_as_declared_never_created():
@@ -54,8 +55,7 @@ def test_evaluations_at_once_each_run_in_their_own_process_and_all_finish():
         results = list(pool.map(lambda slug: evaluate_program(config(slug, "standard"), timeout=60), slugs))
     for slug, declared in zip(slugs, results, strict=True):
         assert {s.name for s in table_specs_from_declared(declared)} == {
-            f"resale-{slug}-{role}"
-            for role in ("listings", "orders", "links", "clicks", "idempotency", "history")
+            f"resale-{slug}-{role}" for role in TABLE_ROLES
         }
 
 

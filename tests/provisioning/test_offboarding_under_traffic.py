@@ -17,7 +17,7 @@ from django.conf import settings
 from provisioning.actions import do_offboard
 from tenants.actions import do_issue_api_key
 from tests.dynamodb_local import free_port
-from tests.provisioning.processes import stop_process_group
+from tests.processes import stop_process_group, wait_until
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -58,15 +58,13 @@ def web_server(dynamodb_local, tmp_path):
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"the web server did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.3)
+        wait_until(
+            lambda: request(port, "GET", "/healthz")[0] == 200,
+            lambda: f"the web server to start: {log.read_text()[-2000:]}",
+            timeout=60,
+            interval=0.3,
+            ignoring=(OSError,),
+        )
         yield port
     finally:
         stop_process_group(server)
@@ -120,10 +118,12 @@ def test_offboarding_under_live_writes_refuses_them_within_seconds_and_exports_e
     writers = [Writer(web_server, key, number, stop) for number in range(WRITERS)]
     for writer in writers:
         writer.start()
-    deadline = time.monotonic() + 60
-    while sum(status == 201 for w in writers for _, status, _ in w.outcomes) < 40:
-        assert time.monotonic() < deadline, "the writers got no listings created"
-        time.sleep(0.1)
+    wait_until(
+        lambda: sum(status == 201 for w in writers for _, status, _ in w.outcomes) >= 40,
+        "the writers to get 40 listings created",
+        timeout=60,
+        interval=0.1,
+    )
 
     accepted_at = time.monotonic()
     run = do_offboard(tenant=tenant)  # the 202: committed, and the workflow runs here (eager)

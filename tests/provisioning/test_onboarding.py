@@ -11,11 +11,9 @@ from resale.binding import tenant_dynamodb_client
 from tenants.actions import do_create_tenant
 from tenants.models import Membership, Tenant, TenantEvent
 from tests.program_changes import NEW_INDEX_SITECUSTOMIZE
+from tests.table_roles import HISTORY_FEEDING_ROLES, TABLE_ROLES
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
-
-ROLES = {"listings", "orders", "links", "clicks", "idempotency", "history"}
-HISTORY_FEEDING = {"listings", "orders", "links", "clicks"}
 
 
 def keys(table: dict) -> dict[str, str]:
@@ -32,8 +30,10 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
     one, two = provisioned_tenant(), provisioned_tenant()
     for tenant in (one, two):
         assert tenant.status == "active"
-        assert tenant_tables_in_dynamodb(tenant.slug) == {f"resale-{tenant.slug}-{role}" for role in ROLES}
-        assert tenant.resources["tables"] == {role: f"resale-{tenant.slug}-{role}" for role in ROLES}
+        assert tenant_tables_in_dynamodb(tenant.slug) == {
+            f"resale-{tenant.slug}-{role}" for role in TABLE_ROLES
+        }
+        assert tenant.resources["tables"] == {role: f"resale-{tenant.slug}-{role}" for role in TABLE_ROLES}
         tables = {
             role: ddb(tenant).describe_table(TableName=name)["Table"]
             for role, name in tenant.resources["tables"].items()
@@ -53,7 +53,7 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
         assert keys(tables["history"]) == {"chain": "HASH", "seq": "RANGE"}
         for role, table in tables.items():
             stream = table.get("StreamSpecification")
-            if role in HISTORY_FEEDING:
+            if role in HISTORY_FEEDING_ROLES:
                 assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
             else:
                 assert stream is None
@@ -65,7 +65,7 @@ def test_two_tenants_get_exactly_their_own_tables_with_the_promised_keys_indexes
             else:
                 assert ttl["TimeToLiveStatus"] == "DISABLED"
         assert tenant.resources["streams"] == {
-            role: tables[role]["LatestStreamArn"] for role in HISTORY_FEEDING
+            role: tables[role]["LatestStreamArn"] for role in HISTORY_FEEDING_ROLES
         }
         assert tenant.resources["role_arn"].endswith(f":role/resale-{tenant.slug}-data")
         assert tenant.resources["engine"] == "local"
@@ -83,7 +83,7 @@ def test_the_run_records_a_plan_and_a_result_and_declared_resources_are_never_re
     assert run.status == "succeeded" and run.progress == 100 and run.engine == "local"
     assert [step["name"] for step in run.steps] == [name for name, _ in ONBOARDING_STEPS]
     tables = {entry["table"]: entry["action"] for entry in run.result if "table" in entry}
-    assert tables == {f"resale-{tenant.slug}-{role}": "created" for role in ROLES}
+    assert tables == {f"resale-{tenant.slug}-{role}": "created" for role in TABLE_ROLES}
     assert {entry["action"] for entry in run.plan if "table" in entry} == {"created"}
     declared = [entry for entry in run.result if "table" not in entry]
     assert declared and {entry["action"] for entry in declared} == {"declared"}
@@ -108,7 +108,7 @@ def test_a_premium_tenant_streams_every_table_for_its_replicas_but_only_model_st
     for name in tenant.resources["tables"].values():
         stream = ddb(tenant).describe_table(TableName=name)["Table"]["StreamSpecification"]
         assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert set(tenant.resources["streams"]) == HISTORY_FEEDING
+    assert set(tenant.resources["streams"]) == HISTORY_FEEDING_ROLES
     replicas = [
         e for e in tenant.runs.get().result if e.get("type", "").startswith("aws:dynamodb/table:Table (")
     ]

@@ -8,7 +8,7 @@ import pytest
 
 from provisioning.actions import do_start_rollout
 from provisioning.models import ProvisioningRun, Rollout
-from tests.provisioning.processes import pool_children, wait_for
+from tests.processes import pool_children, wait_until
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +16,6 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(tran
 def test_a_worker_killed_mid_apply_redelivers_it_and_the_rollout_finishes_with_one_run_per_tenant(
     celery_worker, provisioned_tenant
 ):
-    worker, log = celery_worker
     tenants = [provisioned_tenant() for _ in range(2)]
     rollout = do_start_rollout(
         tenants=[t.slug for t in tenants], canary=1, wave_size=1, max_parallel=1, max_failures=0
@@ -25,18 +24,18 @@ def test_a_worker_killed_mid_apply_redelivers_it_and_the_rollout_finishes_with_o
     def canary_applying() -> bool:
         return ProvisioningRun.objects.filter(tenant=tenants[0], kind="update", status="running").exists()
 
-    wait_for(canary_applying, timeout=120, interval=0.05, what="the canary's apply to start")
-    (child,) = pool_children(worker.pid)
+    wait_until(canary_applying, "the canary's apply to start", timeout=120)
+    (child,) = pool_children(celery_worker.process.pid)
     os.kill(child, signal.SIGKILL)
 
-    wait_for(
+    wait_until(
         lambda: Rollout.objects.get(pk=rollout.pk).status != "running",
+        "the rollout to finish after the kill",
         timeout=180,
         interval=0.2,
-        what="the rollout to finish after the kill",
     )
     rollout.refresh_from_db()
-    worker_log = log.read_text()
+    worker_log = celery_worker.log.read_text()
     assert "WorkerLostError" in worker_log or "signal 9" in worker_log, worker_log[-3000:]
     assert rollout.status == "succeeded", rollout.halted_reason
     assert {entry.status for entry in rollout.tenants.all()} == {"unchanged"}

@@ -2,6 +2,7 @@ import pytest
 
 from provisioning.dynamo_apply import CHANGED, CREATED, UNCHANGED, apply_table, plan_table
 from provisioning.table_specs import IndexSpec, KeyAttribute, tenant_table_specs
+from tests.table_roles import HISTORY_FEEDING_ROLES, TABLE_ROLES
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -57,13 +58,6 @@ def test_a_new_index_in_the_model_is_planned_and_applied_as_a_change(ddb, unique
 def test_onboarding_records_the_tables_and_streams_the_data_plane_routes_by(provisioned_tenant):
     tenant = provisioned_tenant()
     assert tenant.status == "active"
-    assert set(tenant.resources["tables"]) == {
-        "listings",
-        "orders",
-        "links",
-        "clicks",
-        "idempotency",
-        "history",
-    }
-    assert set(tenant.resources["streams"]) == {"listings", "orders", "links", "clicks"}
+    assert set(tenant.resources["tables"]) == TABLE_ROLES
+    assert set(tenant.resources["streams"]) == HISTORY_FEEDING_ROLES
     assert tenant.memberships.get().role == "admin"

@@ -6,6 +6,8 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
+from tests.table_roles import HISTORY_FEEDING_ROLES, TABLE_ROLES
+
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 REPLICA_REGION = "eu-west-1"
@@ -69,9 +71,6 @@ from moto.iam.access_control import IAMPolicy  # noqa: E402
 from provisioning.program.tenant_stack import TenantStack, TenantStackArgs, assume_role_policy  # noqa: E402
 from provisioning.table_specs import tenant_table_specs  # noqa: E402
 
-ROLES = {"listings", "orders", "links", "clicks", "idempotency", "history"}
-HISTORY_FEEDING = {"listings", "orders", "links", "clicks"}
-
 
 def tenant_stack(slug: str, tier: str) -> TenantStack:
     return TenantStack(
@@ -111,8 +110,8 @@ def test_a_standard_tenant_declares_its_tables_with_keys_indexes_streams_ttl_rec
 
     def check(_):
         tables = tables_by_role("tenant-std-one")
-        assert set(tables) == ROLES
-        assert {t["name"] for t in tables.values()} == {f"resale-std-one-{role}" for role in ROLES}
+        assert set(tables) == TABLE_ROLES
+        assert {t["name"] for t in tables.values()} == {f"resale-std-one-{role}" for role in TABLE_ROLES}
         listings = tables["listings"]
         assert (listings["hashKey"], listings.get("rangeKey")) == ("id", None)
         assert {
@@ -126,7 +125,7 @@ def test_a_standard_tenant_declares_its_tables_with_keys_indexes_streams_ttl_rec
         assert [g["name"] for g in tables["orders"]["globalSecondaryIndexes"]] == ["by_buyer", "by_status"]
         assert (tables["clicks"]["hashKey"], tables["clicks"]["rangeKey"]) == ("code", "clicked_at")
         for role, table in tables.items():
-            streamed = role in HISTORY_FEEDING
+            streamed = role in HISTORY_FEEDING_ROLES
             assert table["streamEnabled"] is streamed, role
             assert table.get("streamViewType") == ("NEW_AND_OLD_IMAGES" if streamed else None), role
             assert table["pointInTimeRecovery"] == {"enabled": True}
@@ -148,7 +147,7 @@ def test_a_premium_tenant_replicates_every_table_to_the_second_region_as_global_
 
     def check(_):
         tables = tables_by_role("tenant-prem-one")
-        assert set(tables) == ROLES
+        assert set(tables) == TABLE_ROLES
         for table in tables.values():
             assert [r["regionName"] for r in table["replicas"]] == [REPLICA_REGION]
             assert table["replicas"][0]["pointInTimeRecovery"] is True
@@ -186,7 +185,7 @@ def test_each_history_feeding_stream_has_a_mapping_reporting_partial_failures_wi
         tables = tables_by_role("tenant-esm-one")
         expected_sources = {
             f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{tables[role]['name']}/stream/2026-01-01T00:00:00.000"
-            for role in HISTORY_FEEDING
+            for role in HISTORY_FEEDING_ROLES
         }
         assert {m["eventSourceArn"] for m in mappings.values()} == expected_sources
         for mapping in mappings.values():
@@ -212,13 +211,15 @@ def test_each_history_feeding_stream_has_a_mapping_reporting_partial_failures_wi
 
 def own_resources(slug: str, region: str = REGION, replica_region: str | None = None) -> set[str]:
     regions = [region] + ([replica_region] if replica_region else [])
-    tables = {f"arn:aws:dynamodb:{r}:{ACCOUNT}:table/resale-{slug}-{role}" for role in ROLES for r in regions}
+    tables = {
+        f"arn:aws:dynamodb:{r}:{ACCOUNT}:table/resale-{slug}-{role}" for role in TABLE_ROLES for r in regions
+    }
     return (
         tables
         | {f"{arn}/index/*" for arn in tables}
         | {
             f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/resale-{slug}-{role}/stream/*"
-            for role in HISTORY_FEEDING
+            for role in HISTORY_FEEDING_ROLES
         }
         | {f"arn:aws:sqs:{region}:{ACCOUNT}:resale-{slug}-streams-dlq"}
         | {f"arn:aws:sqs:{region}:{ACCOUNT}:resale-{slug}-stream-effects"}
@@ -341,10 +342,10 @@ def test_every_resource_of_an_existing_stack_keeps_its_urn_through_an_alias_so_n
     stack = tenant_stack("moved", "premium")
     n = "tenant-moved"
     declared_under_the_stack = (
-        {("aws:dynamodb/table:Table", f"{n}-{role}") for role in ROLES}
+        {("aws:dynamodb/table:Table", f"{n}-{role}") for role in TABLE_ROLES}
         | {
             ("aws:lambda/eventSourceMapping:EventSourceMapping", f"{n}-{role}-stream")
-            for role in HISTORY_FEEDING
+            for role in HISTORY_FEEDING_ROLES
         }
         | {
             ("aws:iam/role:Role", f"{n}-role"),

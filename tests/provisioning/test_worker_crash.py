@@ -10,7 +10,7 @@ from provisioning.actions import do_start_onboarding
 from provisioning.models import ProvisioningRun
 from tenants.actions import do_create_tenant
 from tenants.models import Membership, TenantEvent
-from tests.provisioning.processes import pool_children, wait_for
+from tests.processes import pool_children, wait_until
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,6 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(tran
 def test_a_worker_killed_mid_step_redelivers_it_and_the_tenant_finishes_with_no_duplicates(
     celery_worker, unique_slug, tenant_tables_in_dynamodb
 ):
-    worker, log = celery_worker
     slug = unique_slug("killed")
     tenant = do_create_tenant(slug=slug, name="Killed", tier="standard", admin_email=f"admin@{slug}.example")
     run = do_start_onboarding(tenant=tenant)  # autocommit: queued at once
@@ -27,19 +26,19 @@ def test_a_worker_killed_mid_step_redelivers_it_and_the_tenant_finishes_with_no_
         steps = {s["name"]: s["status"] for s in ProvisioningRun.objects.get(pk=run.pk).steps}
         return steps["apply_program"] == "running"
 
-    wait_for(apply_running, timeout=60, what="apply_program to start")
-    (child,) = pool_children(worker.pid)
+    wait_until(apply_running, "apply_program to start", timeout=60, interval=0.01)
+    (child,) = pool_children(celery_worker.process.pid)
     os.kill(child, signal.SIGKILL)
 
-    wait_for(
+    wait_until(
         lambda: ProvisioningRun.objects.get(pk=run.pk).status in ("succeeded", "failed"),
+        "the run to finish after the kill",
         timeout=90,
         interval=0.2,
-        what="the run to finish after the kill",
     )
     run.refresh_from_db()
     tenant.refresh_from_db()
-    worker_log = log.read_text()
+    worker_log = celery_worker.log.read_text()
     assert "WorkerLostError" in worker_log or "signal 9" in worker_log, worker_log[-3000:]
     assert run.status == "succeeded", run.error
     assert tenant.status == "active"

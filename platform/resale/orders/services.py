@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -173,30 +174,23 @@ def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
         listing = models.listings.get(order.listing_id, consistent_read=True)
         now = utc_now()
         try:
-            with TransactWrite(
-                connection=models.connection, client_request_token=uuid.uuid4().hex
-            ) as transaction:
-                transaction.update(
-                    order,
-                    actions=[
-                        models.orders.status.set(OrderStatus.CANCELLED),
-                        models.orders.history.set(
-                            models.orders.history.append([status_change(OrderStatus.CANCELLED, actor)])
-                        ),
-                        models.orders.payment_token_sealed.remove(),
-                        models.orders.updated_at.set(now),
-                        models.orders.actor.set(actor),
-                    ],
-                    condition=(models.orders.status == order.status)
-                    & models.orders.shipping_started_at.does_not_exist(),
-                    add_version_condition=False,
-                )
-                transaction.update(
-                    listing,
-                    actions=relist_actions(models, now, actor),
-                    condition=models.listings.reserved_order_id == order.id,
-                    add_version_condition=False,
-                )
+            order_and_listing_update(
+                route,
+                order,
+                listing,
+                order_actions=[
+                    models.orders.status.set(OrderStatus.CANCELLED),
+                    models.orders.history.set(
+                        models.orders.history.append([status_change(OrderStatus.CANCELLED, actor)])
+                    ),
+                    models.orders.payment_token_sealed.remove(),
+                    models.orders.updated_at.set(now),
+                    models.orders.actor.set(actor),
+                ],
+                order_condition=(models.orders.status == order.status)
+                & models.orders.shipping_started_at.does_not_exist(),
+                listing_actions=relist_actions(models, now, actor),
+            )
         except TransactWriteError as exc:
             if is_transient_dynamodb_error(exc):
                 raise
@@ -204,6 +198,30 @@ def order_cancel(*, route: TenantRoute, actor: str, order_id: str) -> Model:
         order.refresh(consistent_read=True)
         return order
     raise OrderContention("The order is changing right now; retry shortly.")
+
+
+def order_and_listing_update(
+    route: TenantRoute,
+    order: Model,
+    listing: Model,
+    *,
+    order_actions: list,
+    order_condition: Condition,
+    listing_actions: list,
+) -> None:
+    """Updates an order and the listing it reserved in one transaction, which fails (TransactWriteError)
+    unless ``order_condition`` holds and the listing is still reserved for this order."""
+    models = route.models
+    with TransactWrite(connection=models.connection, client_request_token=uuid.uuid4().hex) as transaction:
+        transaction.update(
+            order, actions=order_actions, condition=order_condition, add_version_condition=False
+        )
+        transaction.update(
+            listing,
+            actions=listing_actions,
+            condition=models.listings.reserved_order_id == order.id,
+            add_version_condition=False,
+        )
 
 
 def relist_actions(models, now: str, actor: str) -> list:

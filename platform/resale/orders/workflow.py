@@ -11,7 +11,6 @@ killed between sending and recording sends again, the same message under the sam
 """
 
 import logging
-import uuid
 from collections.abc import Callable
 from email.utils import parseaddr
 
@@ -19,12 +18,11 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from resale.clock import utc_now
 from resale.errors import is_transient_dynamodb_error
 from resale.listings.services import ListingStatus
-from resale.orders.services import relist_actions, status_change
+from resale.orders.services import order_and_listing_update, relist_actions, status_change
 from resale.orders.status import TERMINAL_STATUSES, WORKFLOW_ACTOR, OrderStatus
 from resale.orders.tokens import payment_token_unseal
 from resale.providers.payment import payment_charge, payment_refund
@@ -73,21 +71,14 @@ def _transition_with_listing(
     models = route.models
     listing = models.listings.get(order.listing_id, consistent_read=True)
     try:
-        with TransactWrite(
-            connection=models.connection, client_request_token=uuid.uuid4().hex
-        ) as transaction:
-            transaction.update(
-                order,
-                actions=_transition_actions(models.orders, to_status, reason) + list(extra),
-                condition=models.orders.status == order.status,
-                add_version_condition=False,
-            )
-            transaction.update(
-                listing,
-                actions=listing_actions,
-                condition=models.listings.reserved_order_id == order.id,
-                add_version_condition=False,
-            )
+        order_and_listing_update(
+            route,
+            order,
+            listing,
+            order_actions=_transition_actions(models.orders, to_status, reason) + list(extra),
+            order_condition=models.orders.status == order.status,
+            listing_actions=listing_actions,
+        )
     except TransactWriteError as exc:
         if is_transient_dynamodb_error(exc):
             raise

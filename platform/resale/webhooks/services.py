@@ -36,6 +36,7 @@ from django.utils import timezone
 from resale.backoff import backoff_delay
 from resale.models import WebhookDelivery, WebhookSubscription
 from resale.ratelimit.limiter import rate_limit_enforce
+from resale.registry import TierPolicy
 from resale.webhooks.errors import (
     WebhookDeliveryNotFound,
     WebhookLimitReached,
@@ -46,7 +47,6 @@ from resale.webhooks.events import ALL_EVENTS, TEST_EVENT, WebhookEvent, webhook
 from resale.webhooks.sender import SendOutcome, webhook_post
 from resale.webhooks.signing import webhook_secret_new, webhook_signed_headers
 from resale.webhooks.targets import webhook_target_check, webhook_target_resolve
-from tenants.tiers import TierPolicy
 
 logger = logging.getLogger(__name__)
 

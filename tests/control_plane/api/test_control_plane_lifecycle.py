@@ -6,6 +6,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tenants.models import Tenant
+from tests.table_roles import TABLE_ROLES
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -32,14 +33,7 @@ def test_the_whole_lifecycle_create_active_suspend_resume_delete_offboarded(
 
     detail = staff_client.get(f"/control/v1/tenants/{slug}").json()
     assert detail["status"] == "active"
-    assert set(detail["resources"]["tables"]) == {
-        "listings",
-        "orders",
-        "links",
-        "clicks",
-        "idempotency",
-        "history",
-    }
+    assert set(detail["resources"]["tables"]) == TABLE_ROLES
     (run,) = detail["runs"]
     assert run["kind"] == "onboard" and run["status"] == "succeeded" and run["progress"] == 100
     assert [s["status"] for s in run["steps"]] == ["done"] * 6

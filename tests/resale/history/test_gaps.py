@@ -1,7 +1,6 @@
 """Never silently incomplete: oversized images, poison records and trimmed stream data."""
 
 import hashlib
-import time
 
 import pytest
 import rfc8785
@@ -9,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from resale.history.selectors import event_as_dict, history_iter
 from resale.history.verification import history_verify
+from tests.processes import wait_until
 from tests.resale.factories import (
     api_client_for,
     drain,
@@ -26,11 +26,13 @@ def _events(models) -> list[dict]:
 
 
 def _run_until(consumer, condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the consumer never got there"
+    def reached() -> bool:
+        if condition():
+            return True
         consumer.run_once()
-        time.sleep(0.05)
+        return False
+
+    wait_until(reached, "the consumer to get there", timeout=timeout)
 
 
 def test_an_item_too_large_for_the_history_keeps_its_large_parts_as_digests(provisioned_tenant):

@@ -3,16 +3,13 @@
 import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from control_plane.celery import app
 from resale.tenancy import tenant_route
+from tests.processes import wait_until
 from tests.resale.conftest import listing_body, order_body
 
 pytestmark = [
@@ -22,76 +19,36 @@ pytestmark = [
     pytest.mark.usefixtures("purge_order_queue"),
 ]
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 @pytest.fixture
-def worker(sandbox, dynamodb_local):
+def worker(sandbox, start_celery_worker):
     app.control.purge()
-    env = {
-        **os.environ,
-        "POSTGRES_DB": connection.settings_dict["NAME"],
-        "DYNAMODB_ENDPOINT": settings.DYNAMODB_ENDPOINT,
-        "REDIS_URL": settings.REDIS_URL,
-        "PAYMENT_PROVIDER_URL": settings.PAYMENT_PROVIDER_URL,
-        "SHIPPING_PROVIDER_URL": settings.SHIPPING_PROVIDER_URL,
-        "PROVIDER_TIMEOUT_SECONDS": "10",
-        "ORDER_WORKFLOW_BACKOFF_SECONDS": "0.2",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "TENANT_ROUTE_CACHE_SECONDS": "0.5",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "control_plane",
-            "worker",
-            "-Q",
-            "orders",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    orders = start_celery_worker(
+        "orders",
+        queues=["orders"],
+        env={
+            "REDIS_URL": settings.REDIS_URL,
+            "PAYMENT_PROVIDER_URL": settings.PAYMENT_PROVIDER_URL,
+            "SHIPPING_PROVIDER_URL": settings.SHIPPING_PROVIDER_URL,
+            "PROVIDER_TIMEOUT_SECONDS": "10",
+            "ORDER_WORKFLOW_BACKOFF_SECONDS": "0.2",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "TENANT_ROUTE_CACHE_SECONDS": "0.5",
+        },
     )
-    yield process
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+    return orders.process
 
 
 def wait_for_status(api, order_id: str, wanted: set[str], within: float = 45) -> str:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        status = api.client.get(f"/api/v1/orders/{order_id}").json()["status"]
-        if status in wanted:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"order {order_id} still {status}, wanted {wanted}")
+    seen = []
 
+    def wanted_status() -> str | None:
+        seen.append(api.client.get(f"/api/v1/orders/{order_id}").json()["status"])
+        return seen[-1] if seen[-1] in wanted else None
 
-def wait_until(condition, failure: str, within: float = 30) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(failure)
-        time.sleep(0.05)
+    return wait_until(
+        wanted_status, lambda: f"order {order_id} ({seen[-1]}) to be {wanted}", timeout=within, interval=0.2
+    )
 
 
 def submit(api, **overrides) -> tuple[str, str]:
@@ -133,9 +90,7 @@ def test_a_worker_killed_mid_workflow_resumes_without_charging_twice(tenant_api,
     sandbox.set_mode("shipping", "slow", delay_seconds=4)
     listing_id, order_id = submit(api)
     wait_for_status(api, order_id, {"paid"})
-    wait_until(
-        lambda: sandbox.record("shipment", order_id)["received"] >= 1, "the shipping call never started"
-    )
+    wait_until(lambda: sandbox.record("shipment", order_id)["received"] >= 1, "the shipping call to start")
     children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
     assert children, "the worker has no pool process"
     for child in children:

@@ -20,6 +20,7 @@ from resale.history.services import read_head
 from resale.history.verification import history_verify
 from resale.models import StreamShard
 from tests.dynamodb_local import free_port
+from tests.processes import wait_until
 from tests.resale.factories import (
     link_and_click_create,
     listing_change,
@@ -106,11 +107,13 @@ def consumers(dynamodb_local, tmp_path):
 
 def _wait_for_history(models, count: int, timeout: float = 90) -> None:
     table = models.history.Meta.table_name
-    deadline = time.monotonic() + timeout
     client = tenant_dynamodb_client(models.tenant)
-    while read_head(client, table)[0] < count:
-        assert time.monotonic() < deadline, f"history stuck at {read_head(client, table)[0]}/{count}"
-        time.sleep(0.25)
+    wait_until(
+        lambda: read_head(client, table)[0] >= count,
+        lambda: f"the history to reach {count} (at {read_head(client, table)[0]})",
+        timeout=timeout,
+        interval=0.25,
+    )
     time.sleep(2)
 
 
@@ -154,15 +157,19 @@ def test_a_consumer_killed_mid_load_and_restarted_loses_nothing_and_duplicates_n
     written = []
     writer = threading.Thread(target=lambda: written.append(_write_load(models, 40, 3, 0.01)))
     writer.start()
-    deadline = time.monotonic() + 60
-    while read_head(tenant_dynamodb_client(models.tenant), models.history.Meta.table_name)[0] < 30:
-        assert time.monotonic() < deadline, "the first consumer applied nothing"
-        time.sleep(0.05)
+    started = time.monotonic()
+    wait_until(
+        lambda: read_head(tenant_dynamodb_client(models.tenant), models.history.Meta.table_name)[0] >= 30,
+        "the first consumer to apply 30 writes",
+        timeout=60,
+    )
     lag_series = f'resale_stream_lag_seconds{{tenant="{tenant.slug}"}}'
     # The history head moves inside a batch; the lag is published once the batch is checkpointed.
-    while lag_series not in _metrics(METRICS_PORT):
-        assert time.monotonic() < deadline, f"the consumer never published {lag_series}"
-        time.sleep(0.05)
+    wait_until(
+        lambda: lag_series in _metrics(METRICS_PORT),
+        f"the consumer to publish {lag_series}",
+        timeout=60 - (time.monotonic() - started),
+    )
     first.kill()
     assert first.applied_batches(), "killed before it applied anything"
     consumers("restarted")
@@ -174,13 +181,15 @@ def test_a_consumer_killed_mid_load_and_restarted_loses_nothing_and_duplicates_n
 def test_two_consumers_at_once_share_the_shards_and_no_record_is_read_by_both(provisioned_tenant, consumers):
     tenants = [provisioned_tenant(), provisioned_tenant()]
     a, b = consumers("consumer-a", lease=15), consumers("consumer-b", lease=15)
-    deadline = time.monotonic() + 30
-    while set(StreamShard.objects.exclude(lease_owner="").values_list("lease_owner", flat=True)) != {
-        "consumer-a",
-        "consumer-b",
-    }:
-        assert time.monotonic() < deadline, "the consumers did not split the shards"
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            set(StreamShard.objects.exclude(lease_owner="").values_list("lease_owner", flat=True))
+            == {"consumer-a", "consumer-b"}
+        ),
+        "the consumers to split the shards",
+        timeout=30,
+        interval=0.2,
+    )
     writes = {}
     for tenant in tenants:
         models = models_of(tenant)

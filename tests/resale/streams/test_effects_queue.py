@@ -25,6 +25,7 @@ from resale.streams.effects_queue import stream_effects_apply, stream_effects_re
 from resale.streams.records import stream_record_from_raw
 from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
+from tests.processes import wait_until
 from tests.resale.factories import listing_create, models_of, order_create
 from tests.resale.streams.lambda_events import lambda_environ, lambda_stream_records
 
@@ -241,10 +242,12 @@ def test_the_drainer_finds_each_tenants_queue_in_its_outputs_and_applies_what_ar
                 tenant_slug=tenant.slug, record=stream_record_from_raw(raw, "listings")
             ),
         )
-        deadline = time.monotonic() + 20
-        while not SearchDocument.objects.filter(tenant_slug=tenant.slug, listing_id="camera").exists():
-            assert time.monotonic() < deadline, "the drainer applied nothing"
-            time.sleep(0.1)
+        wait_until(
+            SearchDocument.objects.filter(tenant_slug=tenant.slug, listing_id="camera").exists,
+            "the drainer to apply the message",
+            timeout=20,
+            interval=0.1,
+        )
     finally:
         stop.set()
         running.join(30)

@@ -1,5 +1,4 @@
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from resale.history.selectors import HistoryFilter, history_iter
 from resale.history.verification import history_verify
 from resale.streams.records import EXPIRE, REMOVE, classify_event
 from tests.dynamodb_local import DynamoDBLocal
+from tests.processes import wait_until
 from tests.resale.factories import drain, in_process_consumer, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -41,13 +41,13 @@ def test_a_ttl_expiry_appears_as_expire_and_a_user_delete_as_remove(own_dynamodb
     deleted = _click(models, "deleted", datetime.now(UTC) + timedelta(days=60))
     deleted.delete()
     consumer = in_process_consumer()
-    deadline = time.monotonic() + 60
-    while True:
+
+    def four_events() -> list:
         drain(consumer)
         events = list(history_iter(tenant_models=models, history_filter=HistoryFilter(entity_type="click")))
-        if len(events) == 4 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+        return events if len(events) == 4 else []
+
+    events = wait_until(four_events, "the four click events", timeout=60, interval=1)
     by_code = {(event.entity_id.split("#")[0], event.event): event for event in events}
     assert sorted(by_code) == [
         ("deleted", "INSERT"),

@@ -9,6 +9,7 @@ from resale.streams.consumer import ShardStreamConsumer
 from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.wake import wake_notes
+from tests.processes import wait_until
 from tests.resale.factories import listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -78,10 +79,13 @@ def test_a_write_wakes_its_tenants_shards_at_once_and_leaves_the_others_asleep(p
 
     listing = listing_create(models_of(written))
     wake_notes.flush()
-    started = time.monotonic()
-    while not any(event.entity_id == listing.id for event in history_iter(tenant_models=models_of(written))):
-        assert time.monotonic() - started < 5, "the write did not wake its tenant's shards"
+
+    def woken() -> bool:
+        if any(event.entity_id == listing.id for event in history_iter(tenant_models=models_of(written))):
+            return True
         consumer.run_once()
-        time.sleep(0.02)
+        return False
+
+    wait_until(woken, "the write to wake its tenant's shards", timeout=5, interval=0.02)
     assert polls.get(written.slug, 0) >= 1
     assert polls.get(quiet.slug, 0) == 0

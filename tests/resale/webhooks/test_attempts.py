@@ -17,17 +17,11 @@ from django.utils import timezone
 
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_delivery_attempt, webhook_subscription_delete
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def wait_for(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_no_row_lock_is_held_while_a_slow_receiver_answers_and_a_second_attempt_sends_nothing(
@@ -44,7 +38,7 @@ def test_no_row_lock_is_held_while_a_slow_receiver_answers_and_a_second_attempt_
 
     sender = threading.Thread(target=attempt)
     sender.start()
-    wait_for(lambda: slow.requests, timeout=10, what="the POST to arrive")
+    wait_until(lambda: slow.requests, "the POST to arrive", timeout=10, interval=0.02)
     with transaction.atomic():
         in_flight = WebhookDelivery.objects.select_for_update(nowait=True).get(id=delivery.id)
     assert in_flight.claim_token and in_flight.attempts == 1
@@ -76,7 +70,7 @@ def test_a_sender_killed_mid_post_leaves_a_claim_that_lapses_and_the_delivery_go
     )
     sender = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, start_new_session=True)
     try:
-        wait_for(lambda: hanging.requests, timeout=60, what="the killed sender's POST to arrive")
+        wait_until(lambda: hanging.requests, "the killed sender's POST to arrive", timeout=60, interval=0.02)
     finally:
         os.killpg(sender.pid, signal.SIGKILL)
         sender.wait(10)

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 from resale.models import WebhookDelivery
 from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
+from tests.processes import stop_process_group, wait_until
 from tests.resale.factories import listing_create, models_of, order_create
 from tests.resale.webhooks.receiver import Receiver
 
@@ -21,52 +22,42 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.slow, pytest.mark.django_db(tran
 
 ROOT = Path(__file__).resolve().parents[3]
 
+FAST_RETRIES = {
+    "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+    "WEBHOOK_RETRY_MAX_SECONDS": "1",
+    "STREAMS_POLL_IDLE_SECONDS": "0.05",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
+}
+
 
 @pytest.fixture
-def processes(dynamodb_local, tmp_path):
+def processes(dynamodb_local, start_celery_worker, tmp_path):
+    """The stream consumer, and a Celery worker on the webhooks queue."""
     env = {
         **os.environ,
         "POSTGRES_DB": connection.settings_dict["NAME"],
         "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
-        "WEBHOOK_RETRY_MAX_SECONDS": "1",
-        "STREAMS_POLL_IDLE_SECONDS": "0.05",
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
+        **FAST_RETRIES,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
     }
-    commands = [
-        [sys.executable, "manage.py", "consume_streams", "--metrics-port", "0", "--discovery-seconds", "1"],
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "control_plane",
-            "worker",
-            "-Q",
-            "webhooks",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-        ],
+    command = [
+        sys.executable,
+        "manage.py",
+        "consume_streams",
+        "--metrics-port",
+        "0",
+        "--discovery-seconds",
+        "1",
     ]
-    started = [
-        subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{i}.log").open("w")
+    with (tmp_path / "consumer.log").open("w") as log:
+        consumer = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
         )
-        for i, command in enumerate(commands)
-    ]
-    yield started
-    for process in started:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    try:
+        start_celery_worker("webhooks", queues=["webhooks"], pool="threads", concurrency=4, env=FAST_RETRIES)
+        yield
+    finally:
+        stop_process_group(consumer)
 
 
 def test_an_order_status_change_reaches_a_receiver_that_fails_three_times_then_recovers(
@@ -82,10 +73,12 @@ def test_an_order_status_change_reaches_a_receiver_that_fails_three_times_then_r
         order = order_create(models, listing_id=listing_create(models).id)
         order.status = "paid"
         order.save()
-        deadline = time.monotonic() + 60
-        while not receiver.accepted:
-            assert time.monotonic() < deadline, f"not delivered: {[r.answered for r in receiver.requests]}"
-            time.sleep(0.2)
+        wait_until(
+            lambda: receiver.accepted,
+            lambda: f"the delivery (answered so far: {[r.answered for r in receiver.requests]})",
+            timeout=60,
+            interval=0.2,
+        )
         time.sleep(1)
     finally:
         receiver.stop()

@@ -1,10 +1,6 @@
 """Real headless Chromium (Debian's, never a downloaded one) driven by Playwright against live_server."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -92,60 +88,19 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
 
 
 @pytest.fixture
-def celery_worker(live_server, dynamodb_local, settings):
-    """A real Celery worker process on this run's Redis db and test database; stopped after the test.
+def celery_worker(live_server, start_celery_worker, settings):
+    """A real Celery worker process on this run's Redis db and test database; its hostname.
 
     It consumes the run's broker queue, so run the browser tests on a Redis db of their own
     (REDIS_URL), never one a development worker uses.
     """
-    from django.db import connection
-
-    from control_plane.celery import app
-
-    env = {
-        **os.environ,
-        "POSTGRES_DB": connection.settings_dict["NAME"],
-        "DYNAMODB_ENDPOINT": dynamodb_local.endpoint,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-    }
-    hostname = f"console-test-{os.getpid()}@localhost"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "control_plane",
-            "worker",
-            "--queues=provisioning,orders,webhooks",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            hostname,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    worker = start_celery_worker(
+        "console-test",
+        queues=["provisioning", "orders", "webhooks"],
+        pool="solo",
+        env={
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        },
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Celery worker exited: {process.stderr.read().decode()[-2000:]}")
-        if hostname in (app.control.inspect(timeout=0.5, destination=[hostname]).ping() or {}):
-            break
-    else:
-        process.kill()
-        raise RuntimeError("the Celery worker did not answer a ping within 60 s")
-    yield hostname
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    return worker.hostname
