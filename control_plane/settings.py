@@ -207,9 +207,12 @@ CACHES = {
     }
 }
 
-# Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost.
+# Celery (Redis broker). Tasks survive a killed worker: late ack plus reject on worker lost. No task
+# result is kept (nothing reads one): with a result backend, the first task a web process sends
+# subscribes to its result, and against a stalled Redis that subscription retried until Redis came
+# back, holding the request (an order) for the whole stall.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -219,7 +222,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # once unacknowledged for the visibility timeout; every worker looks for such messages each restore
 # interval. Keep the timeout above the longest task (the workflows are idempotent, so a redelivery
 # while it still runs costs time, not correctness) and above the longest countdown (a countdown past it
-# is delivered again). Socket timeouts bound what a stalled Redis costs a publish, and so a request.
+# is delivered again). Socket timeouts bound what a stalled Redis costs a publish, and so a request;
+# workers drop them (control_plane.celery: an acknowledgement they cut short stopped the worker).
 CELERY_VISIBILITY_TIMEOUT_SECONDS = int(env("CELERY_VISIBILITY_TIMEOUT_SECONDS", "45"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
@@ -234,8 +238,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.1,
     "interval_max": 0.2,
 }
-CELERY_REDIS_SOCKET_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(env("CELERY_RESULT_SOCKET_TIMEOUT_SECONDS", "5"))
 # Task modules that autodiscovery (``<app>.tasks``) does not reach: domain packages of the data plane.
 CELERY_IMPORTS = ("resale.webhooks.tasks", "resale.history.tasks", "resale.privacy.tasks")
 # One queue per kind of work, each with workers of its own (`-Q provisioning`, `-Q orders`,

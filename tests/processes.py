@@ -75,15 +75,17 @@ def celery_worker(
     log: Path,
     pool: str = "prefork",
     concurrency: int = 1,
+    include: tuple[str, ...] = (),
 ) -> Iterator[CeleryWorker]:
     """A ``celery worker`` of the project's app in a session of its own, consuming ``queues``, with
-    ``env`` over this process's environment; yielded once it logged that it is ready, stopped with
-    its pool on leaving."""
+    ``env`` over this process's environment and the task modules of ``include`` loaded too; yielded
+    once it logged that it is ready, stopped with its pool on leaving."""
     hostname = f"{name}-{os.getpid()}@localhost"
     command = [
         sys.executable, "-m", "celery", "-A", "control_plane", "worker", "-Q", ",".join(queues),
         "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", hostname,
+        *(["--include", ",".join(include)] if include else []),
     ]  # fmt: skip
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]), **env}
     with log.open("wb") as out:

@@ -321,19 +321,25 @@ class FaultReport:
         back = next((a for a in writes if a.ok and a.started > first_failure.started), None)
         return float("inf") if back is None else max(0.0, back.ended - self.fault_started)
 
+    @property
+    def slowest_answer_seconds(self) -> float:
+        """The longest any request waited for its answer (or for the client's 10 s timeout)."""
+        return max((a.ended - a.started for a in self.answers), default=0.0)
+
     def row(self) -> str:
         kinds = self.kinds
         return (
             f"| {self.fault} | {kinds['2xx']} | {kinds['503+Retry-After']} | {kinds['other']} "
             f"| {self.bug_5xx} | {self.lost_writes} | {self.unfinished_orders} "
             f"| {self.charged_or_shipped_twice} "
-            f"| {self.history_missing} / {self.history_duplicated} | {self.writes_back_after_seconds:.1f} |"
+            f"| {self.history_missing} / {self.history_duplicated} | {self.writes_back_after_seconds:.1f} "
+            f"| {self.slowest_answer_seconds:.1f} |"
         )
 
 
 TABLE_HEADER = (
     "| fault | 2xx | 503 + Retry-After | other | 5xx not a dependency's | acknowledged writes lost "
     "| orders unfinished | charged or shipped twice | history missing / duplicated "
-    "| writes back after (s) |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| writes back after (s) | slowest answer (s) |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )

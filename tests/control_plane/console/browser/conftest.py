@@ -100,7 +100,6 @@ def celery_worker(live_server, start_celery_worker, settings):
         pool="solo",
         env={
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
         },
     )
     return worker.hostname
