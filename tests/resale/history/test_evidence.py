@@ -1,6 +1,7 @@
 """The history as evidence: hashes an outsider recomputes, signed checkpoints, a standalone verifier."""
 
 import base64
+import configparser
 import hashlib
 import json
 import logging
@@ -10,13 +11,16 @@ import sys
 import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import rfc8785
+from django.conf import settings
 from django.core.cache import cache
 from joserfc.jwk import KeySet, OKPKey
 from rest_framework.test import APIClient
 
+from control_plane.celery import app
 from resale.binding import tenant_dynamodb_client
 from resale.history import checkpoints
 from resale.history.exports import history_evidence_bundle
@@ -28,6 +32,7 @@ from tests.resale.factories import api_client_for, drain, in_process_consumer, l
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
+ROOT = Path(__file__).resolve().parents[3]
 OURS = ("resale", "httpkit", "tenants", "control_plane", "provisioning", "django", "boto3", "pynamodb")
 
 
@@ -236,6 +241,18 @@ def test_the_standalone_verifier_checks_an_export_and_names_the_first_tampered_e
     (export / "other-jwks.json").write_text(json.dumps({"keys": [json.loads(_key_set("k1"))["keys"][0]]}))
     code, result = _run_verifier(export, "--jwks", "other-jwks.json")
     assert (code, result["ok"]) == (1, False) and "signature" in result["problem"]
+
+
+def test_make_run_signs_checkpoints_beat_schedules_the_sweep_and_a_worker_consumes_its_queue():
+    app.loader.import_default_modules()
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule[history_checkpoints_sweep.name]["schedule"] == settings.AUDIT_CHECKPOINT_SECONDS
+    queue = app.amqp.router.route({}, history_checkpoints_sweep.name, (), {})["queue"].name
+    supervised = configparser.ConfigParser(interpolation=None)
+    supervised.read(ROOT / "scripts" / "supervisord.conf")
+    commands = [supervised[name]["command"] for name in supervised.sections() if name.startswith("program:")]
+    assert any(" beat " in command for command in commands)
+    assert any(" worker " in command and f"-Q {queue} " in command for command in commands)
 
 
 def _verified_export(tenant, folder) -> dict:
