@@ -39,7 +39,6 @@ from joserfc.jwk import KeySet, OKPKey
 from resale.binding import TenantModels, tenant_dynamodb_client, tenant_models
 from resale.clock import rfc3339
 from resale.cursors import Page
-from resale.history.chain import GENESIS_HASH
 from resale.history.selectors import chain_page
 from resale.history.services import read_head
 from resale.history.verify_history import SIGNING_ALGORITHM
@@ -145,22 +144,25 @@ def history_checkpoint_create(
     client = tenant_dynamodb_client(tenant_models.tenant)
     table = tenant_models.history.Meta.table_name
     seq, head_hash = read_head(client, table)
+    if seq == 0:
+        return None
+    cache_key = _signed_hash_key(tenant_slug)
     if signed_hash is None:
         latest = checkpoint_latest(tenant_models=tenant_models)
-        signed_hash = GENESIS_HASH if latest is None else latest.hash
-    checkpoint = None
-    if head_hash != signed_hash:
-        checkpoint = Checkpoint(
-            seq=seq,
-            hash=head_hash,
-            signed_at=rfc3339(datetime.now(UTC)),
-            jws=checkpoint_sign(tenant_slug=tenant_slug, seq=seq, head_hash=head_hash),
-        )
-        if not _checkpoint_put(client, table, checkpoint):
-            checkpoint = None
-    # Signed now, by a racing signer, or before: the head's hash is the latest signed one.
-    cache.set(_signed_hash_key(tenant_slug), head_hash, timeout=SIGNED_HASH_CACHE_SECONDS)
-    return checkpoint
+        signed_hash = "" if latest is None else latest.hash
+        cache.set(cache_key, signed_hash, timeout=SIGNED_HASH_CACHE_SECONDS)
+    if head_hash == signed_hash:
+        return None
+    checkpoint = Checkpoint(
+        seq=seq,
+        hash=head_hash,
+        signed_at=rfc3339(datetime.now(UTC)),
+        jws=checkpoint_sign(tenant_slug=tenant_slug, seq=seq, head_hash=head_hash),
+    )
+    stored = _checkpoint_put(client, table, checkpoint)
+    # Stored now or by a racing signer: either way this head is the latest signed one.
+    cache.set(cache_key, head_hash, timeout=SIGNED_HASH_CACHE_SECONDS)
+    return checkpoint if stored else None
 
 
 @dataclass(frozen=True)
