@@ -10,8 +10,9 @@ in the item (same clock):
 - search: the document's ``indexed_at`` minus the ``updated_at`` it indexed, for each listing's
   last write (a search document keeps only the latest state);
 - checkpoint: the ``signed_at`` of the first signed checkpoint covering an event minus the
-  event's ``recorded_at`` (how long an event waits to be under a signature; the consumer signs
-  every ``AUDIT_CHECKPOINT_SECONDS``), for every event.
+  event's ``recorded_at`` (how long an event waits to be under a signature; the beat sweep,
+  run here by a thread as Celery beat would run it, signs every ``AUDIT_CHECKPOINT_SECONDS``), for
+  every event.
 
     POSTGRES_DB=bench_resale_streams .venv/bin/python bench/stream_lag.py --rate 50 --seconds 30
 """
@@ -78,6 +79,20 @@ def main() -> None:
         cwd=ROOT,
         env={**os.environ, "LOG_LEVEL": "WARNING"},
     )
+    from django.conf import settings
+    from django.db import connection
+
+    from resale.history.checkpoints import history_checkpoints_sign_grown
+
+    stop_signing = threading.Event()
+
+    def beat() -> None:
+        while not stop_signing.wait(settings.AUDIT_CHECKPOINT_SECONDS):
+            history_checkpoints_sign_grown()
+        connection.close()
+
+    signer = threading.Thread(target=beat)
+    signer.start()
     try:
         time.sleep(3)
         writes = 0
@@ -177,6 +192,8 @@ def main() -> None:
                 f"max={max(lags):.3f}s mean={statistics.fmean(lags):.3f}s"
             )
     finally:
+        stop_signing.set()
+        signer.join(60)
         consumer.terminate()
         consumer.wait(15)
         dynamodb.stop()

@@ -247,7 +247,8 @@ CELERY_TASK_ROUTES = {
     "provisioning.tasks.*": {"queue": "provisioning"},
     "resale.orders.tasks.*": {"queue": "orders"},
     "resale.webhooks.tasks.*": {"queue": "webhooks"},
-    # The history's verification jobs: background work of the stream effects, beside the webhooks.
+    # The history's verification jobs and checkpoint sweep: background work of the stream effects,
+    # beside the webhooks.
     "resale.history.tasks.*": {"queue": "webhooks"},
     # The erasure sweep: a few DynamoDB and PostgreSQL writes per pending erasure, beside them.
     "resale.privacy.tasks.*": {"queue": "webhooks"},
@@ -265,6 +266,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resale.privacy.tasks.pending_erasures_sweep",
         "schedule": float(env("ERASURE_SWEEP_SECONDS", "60")),
     },
+    # "history-checkpoints-sweep" is added below, beside AUDIT_CHECKPOINT_SECONDS.
 }
 # An erasure whose request failed midway and was not sent again in this long is completed by the
 # sweep (resale.privacy.services); longer than any request takes, so the sweep never races one.
@@ -375,6 +377,13 @@ AUDIT_SIGNING_KEYS_FILE = Path(
 if PRODUCTION and not AUDIT_SIGNING_KEYS:
     raise RuntimeError("AUDIT_SIGNING_KEYS must be set when DJANGO_ENV=production")
 AUDIT_CHECKPOINT_SECONDS = float(env("AUDIT_CHECKPOINT_SECONDS", "30"))
+# The one signer of checkpoints, locally and on AWS (resale.history.checkpoints). A sweep still
+# queued when the next is due is dropped: the next one signs the same heads.
+CELERY_BEAT_SCHEDULE["history-checkpoints-sweep"] = {
+    "task": "resale.history.tasks.history_checkpoints_sweep",
+    "schedule": AUDIT_CHECKPOINT_SECONDS,
+    "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
+}
 # /audit/verify answers from a cached verification that each call brings forward over a bounded
 # number of new events (a job does the rest); a full re-verification from seq 1 runs as a job when
 # the last is older than AUDIT_FULL_VERIFY_SECONDS, or on POST.

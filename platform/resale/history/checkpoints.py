@@ -2,10 +2,16 @@
 
 A checkpoint is a compact JWS (EdDSA, RFC 8037) whose payload is ``{"tenant","seq","hash","iat"}``
 and whose header names the signing key's ``kid``; it is stored as ``chain="checkpoints"``,
-``seq=<head seq>`` with a condition that none exists for that seq, so consumers racing to sign
-one head store one checkpoint. The stream consumer signs (``ShardStreamConsumer``): it is the
-only writer of the history, already holds every consumed tenant's tables and notices each head
-that moved, so a sweep every ``AUDIT_CHECKPOINT_SECONDS`` signs only histories that grew.
+``seq=<head seq>`` with a condition that none exists for that seq, so signers racing to sign one
+head store one checkpoint.
+
+One path signs, whichever driver builds the history (the local consumer, or the tenant's Lambda
+on AWS): ``history_checkpoints_sweep``, a Celery beat task every ``AUDIT_CHECKPOINT_SECONDS``, on
+the platform's workers, where the keys are (the Lambda never holds one). Per consumed tenant it
+reads the chain head (one consistent ``GetItem``) and compares its hash with that of the tenant's
+latest checkpoint, which the cache remembers (one ``get_many`` for the whole fleet; on a miss, one
+``Query`` of the table); only a history that grew is signed. A tenant whose tables fail is logged
+and counted, and the sweep goes on to the next.
 
 Keys come from settings (``AUDIT_SIGNING_KEYS``, a JWK set of private keys). All of them are
 published at ``/.well-known/jwks.json``; only ``AUDIT_SIGNING_KEY_ID`` signs, so a rotation adds
@@ -15,6 +21,7 @@ a key, makes it active and keeps the old one published. Locally a key is generat
 
 import functools
 import json
+import logging
 import os
 import time
 import warnings
@@ -24,18 +31,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
+from django.core.cache import cache
 from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
-from resale.binding import TenantModels, tenant_dynamodb_client
+from resale.binding import TenantModels, tenant_dynamodb_client, tenant_models
 from resale.clock import rfc3339
 from resale.cursors import Page
 from resale.history.selectors import chain_page
 from resale.history.services import read_head
 from resale.history.verify_history import SIGNING_ALGORITHM
+from resale.streams.consumed_tenants import consumed_tenants
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINTS_CHAIN = "checkpoints"
+SIGNED_HASH_CACHE_SECONDS = 24 * 3600
+"""How long the cache remembers a tenant's latest signed hash; past it, one ``Query`` reads it again."""
 
 
 @dataclass(frozen=True)
@@ -98,28 +111,18 @@ def checkpoint_sign(*, tenant_slug: str, seq: int, head_hash: str) -> str:
         )
 
 
-def history_checkpoint_create(
-    *, tenant_slug: str, tenant_models: TenantModels, after_seq: int = 0
-) -> Checkpoint | None:
-    """Signs the tenant's chain head unless it is at ``after_seq`` or before (nothing new to sign)
-    or already signed; the new checkpoint."""
-    client = tenant_dynamodb_client(tenant_models.tenant)
-    table = tenant_models.history.Meta.table_name
-    seq, head_hash = read_head(client, table)
-    if seq <= after_seq:
-        return None
-    checkpoint = Checkpoint(
-        seq=seq,
-        hash=head_hash,
-        signed_at=rfc3339(datetime.now(UTC)),
-        jws=checkpoint_sign(tenant_slug=tenant_slug, seq=seq, head_hash=head_hash),
-    )
+def _signed_hash_key(tenant_slug: str) -> str:
+    return f"history-signed-hash:{tenant_slug}"
+
+
+def _checkpoint_put(client, table: str, checkpoint: Checkpoint) -> bool:
+    """Stores the checkpoint unless one exists for its seq (a racing signer's); True if stored."""
     try:
         client.put_item(
             TableName=table,
             Item={
                 "chain": {"S": CHECKPOINTS_CHAIN},
-                "seq": {"N": str(seq)},
+                "seq": {"N": str(checkpoint.seq)},
                 "hash": {"S": checkpoint.hash},
                 "signed_at": {"S": checkpoint.signed_at},
                 "jws": {"S": checkpoint.jws},
@@ -128,9 +131,67 @@ def history_checkpoint_create(
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
+            return False
         raise
-    return checkpoint
+    return True
+
+
+def history_checkpoint_create(
+    *, tenant_slug: str, tenant_models: TenantModels, signed_hash: str | None = None
+) -> Checkpoint | None:
+    """Signs the tenant's chain head unless it is the head last signed (``signed_hash``; when not
+    given, read from the table) or the history is empty; the new checkpoint, or None."""
+    client = tenant_dynamodb_client(tenant_models.tenant)
+    table = tenant_models.history.Meta.table_name
+    seq, head_hash = read_head(client, table)
+    if seq == 0:
+        return None
+    cache_key = _signed_hash_key(tenant_slug)
+    if signed_hash is None:
+        latest = checkpoint_latest(tenant_models=tenant_models)
+        signed_hash = "" if latest is None else latest.hash
+        cache.set(cache_key, signed_hash, timeout=SIGNED_HASH_CACHE_SECONDS)
+    if head_hash == signed_hash:
+        return None
+    checkpoint = Checkpoint(
+        seq=seq,
+        hash=head_hash,
+        signed_at=rfc3339(datetime.now(UTC)),
+        jws=checkpoint_sign(tenant_slug=tenant_slug, seq=seq, head_hash=head_hash),
+    )
+    stored = _checkpoint_put(client, table, checkpoint)
+    # Stored now or by a racing signer: either way this head is the latest signed one.
+    cache.set(cache_key, head_hash, timeout=SIGNED_HASH_CACHE_SECONDS)
+    return checkpoint if stored else None
+
+
+@dataclass(frozen=True)
+class CheckpointSweep:
+    signed: int
+    unchanged: int
+    failed: int
+
+
+def history_checkpoints_sign_grown() -> CheckpointSweep:
+    """Signs the chain head of every consumed tenant whose history grew since its last checkpoint
+    (what ``history_checkpoints_sweep`` runs); a tenant that fails is logged and counted."""
+    tenants = [tenant for tenant in consumed_tenants() if tenant.resources.get("tables")]
+    signed_hashes = cache.get_many([_signed_hash_key(tenant.slug) for tenant in tenants])
+    signed = failed = 0
+    for tenant in tenants:
+        try:
+            checkpoint = history_checkpoint_create(
+                tenant_slug=tenant.slug,
+                tenant_models=tenant_models(tenant),
+                signed_hash=signed_hashes.get(_signed_hash_key(tenant.slug)),
+            )
+        except Exception:
+            logger.exception("checkpoint not signed", extra={"tenant": tenant.slug})
+            failed += 1
+            continue
+        if checkpoint is not None:
+            signed += 1
+    return CheckpointSweep(signed=signed, unchanged=len(tenants) - signed - failed, failed=failed)
 
 
 def _checkpoint(item: dict[str, dict]) -> Checkpoint:

@@ -1,14 +1,18 @@
-"""The verification job: brings a tenant's cached chain verification up to date (or redoes it whole),
-and the verification a request answers, which leaves the long work to that job.
+"""The history's Celery tasks: the verification job, and the periodic sweep that signs checkpoints.
 
-A job takes a slug, re-reads the tenant and resumes from the cached state, so a killed job is
-simply run again; ``history_verify_enqueue`` queues at most one job per tenant and kind at a time.
+The verification job brings a tenant's cached chain verification up to date (or redoes it
+whole); the verification a request answers leaves the long work to it. A job takes a slug,
+re-reads the tenant and resumes from the cached state, so a killed job is simply run again;
+``history_verify_enqueue`` queues at most one job per tenant and kind at a time.
 """
+
+from dataclasses import asdict
 
 from celery import shared_task
 from django.core.cache import cache
 
 from resale.binding import TenantModels, tenant_models
+from resale.history.checkpoints import history_checkpoints_sign_grown
 from resale.history.verification import (
     REQUEST_BUDGET_EVENTS,
     Verification,
@@ -52,3 +56,9 @@ def history_verify_job(tenant_slug: str, full: bool) -> None:
             history_verification_refresh(tenant_models=tenant_models(tenant), full=full)
     finally:
         cache.delete(_lock_key(tenant_slug, full))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def history_checkpoints_sweep() -> dict[str, int]:
+    """Periodic (Celery beat, every ``AUDIT_CHECKPOINT_SECONDS``): see ``resale.history.checkpoints``."""
+    return asdict(history_checkpoints_sign_grown())

@@ -21,6 +21,12 @@ A second erasure of an erased buyer runs the steps again: it finds the tombstone
 nothing new, and scrubs what the buyer wrote since. The stream carries the scrub's writes into
 the history too; the consumer finds the tombstone and keeps their personal attributes as
 ``"[erased]"``.
+
+A webhook delivery made from a record the stream still held when the erasure came is written
+with the buyer's data already ``"[erased]"`` (``webhook_events_without_erased_buyers``). That
+check and the deliveries' insert are one transaction holding the tenant's erasure lock shared;
+recording an erasure takes it exclusively. So the effects either see the erasure recorded, or
+commit their deliveries before it is, and then step 4, which runs after, scrubs them.
 """
 
 import json
@@ -29,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -132,18 +138,34 @@ def _scrubbed(value: Any, buyer_id: str) -> Any:
     }
 
 
+def _erasures_lock(tenant_slug: str, *, shared: bool) -> None:
+    """The tenant's erasure lock, held until the transaction ends: shared by the effects that
+    check for erasures and store payloads, exclusive while an erasure is recorded."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {lock}(hashtextextended(%s, 0))", [f"erasures:{tenant_slug}"])
+
+
 def webhook_events_without_erased_buyers(
     *, tenant_slug: str, events: list[WebhookEvent]
 ) -> list[WebhookEvent]:
     """The events with the personal data of every buyer erased (or being erased) replaced by
     ``"[erased]"``: a stream record written before an erasure and read after it (the stream's
-    backlog, the effects queue on AWS) must not bring the buyer back in a new payload."""
+    backlog, the effects queue on AWS) must not bring the buyer back in a new payload.
+
+    Called inside the transaction that stores the events: an erasure recorded after this check
+    waits for that transaction, so its scrub of stored payloads finds them."""
     buyers = {
         image["buyer_id"]
         for event in events
         for image in event.payload.get("data", {}).values()
         if isinstance(image, dict) and isinstance(image.get("buyer_id"), str)
     }
+    if not buyers:
+        return events
+    if not connection.in_atomic_block:
+        raise RuntimeError("webhook_events_without_erased_buyers runs in the transaction storing the events")
+    _erasures_lock(tenant_slug, shared=True)
     by_digest = {subject_digest(buyer): buyer for buyer in buyers}
     erased = [
         by_digest[digest]
@@ -184,8 +206,10 @@ def _webhook_payloads_scrub(tenant_slug: str, *, buyer_id: str) -> int:
 
 
 def erasure_request_record(*, tenant_slug: str, buyer_id: str, actor: str) -> ErasureRequest:
-    """The buyer's erasure request, pending: made, or found again (a retry, or a later erasure)."""
+    """The buyer's erasure request, pending: made, or found again (a retry, or a later erasure).
+    It waits for the effects storing webhook payloads now, so step 4 finds what they stored."""
     with transaction.atomic():
+        _erasures_lock(tenant_slug, shared=False)
         request, _ = ErasureRequest.objects.select_for_update().get_or_create(
             tenant_slug=tenant_slug,
             subject_digest=subject_digest(buyer_id),

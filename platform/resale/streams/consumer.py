@@ -15,8 +15,8 @@ Each job has its module, and its crash-safety rule is written at the top of it:
   (``resale.streams.wake``). An idle fleet then costs the store a read per shard per backoff cap,
   not one per ``STREAMS_POLL_IDLE_SECONDS``.
 
-The consumer also signs, every ``AUDIT_CHECKPOINT_SECONDS``, the history's chain head of each
-tenant whose shards it holds, if it moved (``resale.history.checkpoints``).
+It signs nothing: the history's checkpoints are signed by a Celery beat sweep
+(``resale.history.checkpoints``), the same locally and on AWS, where this consumer does not run.
 """
 
 import logging
@@ -29,8 +29,6 @@ import time
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError, close_old_connections
 
-from resale.binding import tenant_models
-from resale.history.checkpoints import history_checkpoint_create
 from resale.registry import RegisteredTenant
 from resale.streams.discovery import ShardDiscovery
 from resale.streams.leases import ShardLeases
@@ -53,10 +51,8 @@ class ShardStreamConsumer:
         self.reader = ShardReader(owner=self.name, options=self.options, tenant_of=self.tenants.__getitem__)
         self._next_discovery = 0.0
         self._next_lease_round = 0.0
-        self._next_checkpoints = 0.0
         self._next_lag_publish = 0.0
         self._wake_seen = 0.0
-        self._signed_heads: dict[str, int] = {}
 
     @property
     def owned(self) -> dict[int, OwnedShard]:
@@ -79,17 +75,6 @@ class ShardStreamConsumer:
             self.discovery.stream_changed(shard.stream_arn)
             self._next_discovery = self._next_lease_round = 0.0
         return polled.worked
-
-    def sign_checkpoints(self) -> None:
-        """Signs the history head of each tenant whose shards this consumer holds, if it moved."""
-        for slug in {shard.tenant_slug for shard in self.owned.values()}:
-            checkpoint = history_checkpoint_create(
-                tenant_slug=slug,
-                tenant_models=tenant_models(self.tenants[slug]),
-                after_seq=self._signed_heads.get(slug, 0),
-            )
-            if checkpoint is not None:
-                self._signed_heads[slug] = checkpoint.seq
 
     def _wake_written_tenants(self) -> None:
         woken, self._wake_seen = tenants_woken_since(self._wake_seen)
@@ -119,9 +104,6 @@ class ShardStreamConsumer:
             self.leases.balance(list(self.tenants))
             self._next_lease_round = now + self.options.lease_seconds / 3
         self._wake_written_tenants()
-        if now >= self._next_checkpoints:
-            self.sign_checkpoints()
-            self._next_checkpoints = now + self.options.checkpoint_seconds
         worked = False
         for shard in list(self.owned.values()):
             if shard.next_poll_at > now:

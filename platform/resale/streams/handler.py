@@ -10,6 +10,8 @@ replays the records and the effects come out the same.
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from resale.binding import TenantRef, tenant_dynamodb_client, tenant_models
 from resale.history.services import history_append
 from resale.privacy.services import webhook_events_without_erased_buyers
@@ -42,5 +44,7 @@ def apply_stream_effects(*, tenant_slug: str, records: list[StreamRecord]) -> No
     """The effects beside the history (search, webhooks); on AWS they come through the effects queue."""
     search_documents_apply(tenant_slug=tenant_slug, records=records)
     events = [event for event in (webhook_event_for(record=record) for record in records) if event]
-    events = webhook_events_without_erased_buyers(tenant_slug=tenant_slug, events=events)
-    webhook_deliveries_create(tenant_slug=tenant_slug, events=events)
+    # One transaction: an erasure recorded after the check waits for the deliveries' commit.
+    with transaction.atomic():
+        events = webhook_events_without_erased_buyers(tenant_slug=tenant_slug, events=events)
+        webhook_deliveries_create(tenant_slug=tenant_slug, events=events)

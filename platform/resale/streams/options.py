@@ -13,5 +13,4 @@ class ConsumerOptions:
     idle_backoff_max_seconds: float = field(default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_SECONDS)
     rediscovery_seconds: float = field(default_factory=lambda: settings.STREAMS_REDISCOVERY_SECONDS)
     batch_limit: int = field(default_factory=lambda: settings.STREAMS_BATCH_LIMIT)
-    checkpoint_seconds: float = field(default_factory=lambda: settings.AUDIT_CHECKPOINT_SECONDS)
     max_batch_attempts: int = field(default_factory=lambda: settings.STREAMS_MAX_BATCH_ATTEMPTS)

@@ -1,28 +1,38 @@
 """The history as evidence: hashes an outsider recomputes, signed checkpoints, a standalone verifier."""
 
 import base64
+import configparser
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
 import zipfile
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import rfc8785
+from django.conf import settings
+from django.core.cache import cache
 from joserfc.jwk import KeySet, OKPKey
 from rest_framework.test import APIClient
 
+from control_plane.celery import app
 from resale.binding import tenant_dynamodb_client
 from resale.history import checkpoints
 from resale.history.exports import history_evidence_bundle
 from resale.history.services import EVENTS_CHAIN, HEAD_CHAIN
+from resale.history.tasks import history_checkpoints_sweep
 from resale.history.verification import history_verify
 from resale.history.verify_history import checkpoint_claims
 from tests.resale.factories import api_client_for, drain, in_process_consumer, listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
+ROOT = Path(__file__).resolve().parents[3]
 OURS = ("resale", "httpkit", "tenants", "control_plane", "provisioning", "django", "boto3", "pynamodb")
 
 
@@ -39,6 +49,26 @@ def signing(settings):
 
     yield configure
     checkpoints.signing_keys.cache_clear()
+
+
+@contextmanager
+def _dynamodb_calls(tenants):
+    """The DynamoDB operations each tenant's client sends meanwhile, by slug."""
+    calls = defaultdict(list)
+    hooks = []
+    for tenant in tenants:
+
+        def record(model, _slug=tenant.slug, **_):
+            calls[_slug].append(model.name)
+
+        events = tenant_dynamodb_client(tenant).meta.events
+        events.register("before-call.dynamodb", record)
+        hooks.append((events, record))
+    try:
+        yield calls
+    finally:
+        for events, record in hooks:
+            events.unregister("before-call.dynamodb", record)
 
 
 def _events(client) -> list[dict]:
@@ -152,13 +182,13 @@ def test_checkpoints_are_signed_kept_listed_and_survive_a_key_rotation(provision
     consumer = in_process_consumer()
     listing_create(models)
     drain(consumer)
-    consumer.sign_checkpoints()
-    consumer.sign_checkpoints()
+    history_checkpoints_sweep()
+    history_checkpoints_sweep()
     rotated = json.loads(first_keys)["keys"] + json.loads(_key_set("2026-b"))["keys"]
     signing(json.dumps({"keys": rotated}), "2026-b")
     listing_create(models)
     drain(consumer)
-    consumer.sign_checkpoints()
+    history_checkpoints_sweep()
 
     auditor = api_client_for(tenant, "audit")
     page = auditor.get("/api/v1/audit/checkpoints").json()
@@ -186,11 +216,10 @@ def test_the_standalone_verifier_checks_an_export_and_names_the_first_tampered_e
     signing(_key_set("k1"), "k1")
     tenant = provisioned_tenant()
     models = models_of(tenant)
-    consumer = in_process_consumer()
     for _ in range(5):
         listing_create(models)
-    drain(consumer)
-    consumer.sign_checkpoints()
+    drain(in_process_consumer())
+    history_checkpoints_sweep()
     _bundle(tenant, tmp_path / "evidence.zip")
     export = tmp_path / "export"
     zipfile.ZipFile(tmp_path / "evidence.zip").extractall(export)
@@ -212,3 +241,76 @@ def test_the_standalone_verifier_checks_an_export_and_names_the_first_tampered_e
     (export / "other-jwks.json").write_text(json.dumps({"keys": [json.loads(_key_set("k1"))["keys"][0]]}))
     code, result = _run_verifier(export, "--jwks", "other-jwks.json")
     assert (code, result["ok"]) == (1, False) and "signature" in result["problem"]
+
+
+def test_make_run_signs_checkpoints_beat_schedules_the_sweep_and_a_worker_consumes_its_queue():
+    app.loader.import_default_modules()
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule[history_checkpoints_sweep.name]["schedule"] == settings.AUDIT_CHECKPOINT_SECONDS
+    queue = app.amqp.router.route({}, history_checkpoints_sweep.name, (), {})["queue"].name
+    supervised = configparser.ConfigParser(interpolation=None)
+    supervised.read(ROOT / "scripts" / "supervisord.conf")
+    commands = [supervised[name]["command"] for name in supervised.sections() if name.startswith("program:")]
+    assert any(" beat " in command for command in commands)
+    assert any(" worker " in command and f"-Q {queue} " in command for command in commands)
+
+
+def _verified_export(tenant, folder) -> dict:
+    folder.mkdir()
+    _bundle(tenant, folder / "evidence.zip")
+    zipfile.ZipFile(folder / "evidence.zip").extractall(folder / "export")
+    code, result = _run_verifier(folder / "export", "--tenant", tenant.slug)
+    assert code == 0, result
+    return result
+
+
+def test_the_beat_sweep_signs_each_grown_history_once_and_reads_only_the_head_of_an_unchanged_one(
+    provisioned_tenant, signing, tmp_path
+):
+    signing(_key_set("k1"), "k1")
+    tenants = [provisioned_tenant() for _ in range(4)]
+    for count, tenant in enumerate(tenants[:3], start=1):
+        for _ in range(count):
+            listing_create(models_of(tenant))
+    consumer = in_process_consumer()
+    drain(consumer)
+    assert history_checkpoints_sweep() == {"signed": 3, "unchanged": 1, "failed": 0}
+
+    with _dynamodb_calls(tenants) as calls:
+        assert history_checkpoints_sweep() == {"signed": 0, "unchanged": 4, "failed": 0}
+    assert calls == {tenant.slug: ["GetItem"] for tenant in tenants}
+
+    listing_create(models_of(tenants[0]))
+    drain(consumer)
+    # A cold cache costs one read of the latest checkpoint, and signs nothing again.
+    cache.delete(checkpoints._signed_hash_key(tenants[1].slug))
+    with _dynamodb_calls(tenants[1:2]) as calls:
+        assert history_checkpoints_sweep() == {"signed": 1, "unchanged": 3, "failed": 0}
+    assert calls == {tenants[1].slug: ["GetItem", "Query"]}
+
+    for tenant, signed in zip(tenants, [[1, 2], [2], [3], []], strict=True):
+        assert [c.seq for c in checkpoints.checkpoints_iter(tenant_models=models_of(tenant))] == signed
+    for tenant, signed in zip(tenants[:3], [[1, 2], [2], [3]], strict=True):
+        result = _verified_export(tenant, tmp_path / tenant.slug)
+        assert (result["ok"], result["events"], result["checkpoints"]) == (True, max(signed), len(signed))
+
+
+def test_a_tenant_whose_tables_fail_is_logged_and_counted_and_the_sweep_signs_the_others(
+    provisioned_tenant, unique_slug, signing, caplog
+):
+    signing(_key_set("k1"), "k1")
+    broken = provisioned_tenant(unique_slug("a"))  # first by slug: the sweep meets it first
+    others = [provisioned_tenant(unique_slug("b")) for _ in range(2)]
+    for tenant in (broken, *others):
+        listing_create(models_of(tenant))
+    drain(in_process_consumer())
+    tables = {**broken.resources["tables"], "history": f"{broken.slug}-no-such-table"}
+    broken.resources = {**broken.resources, "tables": tables}
+    broken.save(update_fields=["resources"])
+
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="resale.history.checkpoints"):
+        assert history_checkpoints_sweep() == {"signed": 2, "unchanged": 0, "failed": 1}
+    failures = [record for record in caplog.records if record.name == "resale.history.checkpoints"]
+    assert [(record.levelno, record.tenant) for record in failures] == [(logging.ERROR, broken.slug)]
+    assert [checkpoints.checkpoint_latest(tenant_models=models_of(t)).seq for t in others] == [1, 1]

@@ -4,19 +4,25 @@ import csv
 import gzip
 import io
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from resale.binding import tenant_dynamodb_client
 from resale.history.exports import history_export
 from resale.models import ErasureRequest, WebhookDelivery
 from resale.privacy import services as privacy_services
+from resale.streams import handler
+from resale.streams.records import stream_record_from_raw
 from resale.tenancy import tenant_route
 from resale.webhooks.services import webhook_subscription_create
 from tenants.tiers import tier_policy
 from tests.resale.conftest import listing_body, order_body
 from tests.resale.factories import api_client_for, drain, in_process_consumer, models_of
+from tests.resale.streams.lambda_events import lambda_stream_records
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -231,3 +237,71 @@ def test_a_webhook_made_after_the_erasure_from_a_record_written_before_it_carrie
     payloads = json.dumps(list(deliveries.values_list("payload", flat=True)))
     assert not any(trace in payloads for trace in ADA_TRACES)
     assert "bob@example.com" in payloads and '"[erased]"' in payloads
+
+
+def _in_thread(work, failures: list) -> None:
+    try:
+        work()
+    except BaseException as exc:
+        failures.append(exc)
+    finally:
+        connection.close()
+
+
+def _erasure_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_whose_erasure_check_passed_just_before_the_erasure_is_recorded_is_still_scrubbed(
+    tenant_api, purge_order_queue, monkeypatch
+):
+    """The race: the effects find no erasure of the buyer, then the erasure is recorded and runs
+    every step before the effects insert the delivery. A pause between the check and the insert
+    lets the erasure run in full, unless it waits for the effects to commit."""
+    api = tenant_api()
+    webhook_subscription_create(
+        tenant_slug=api.slug, policy=tier_policy("standard"), url="https://hooks.example/orders", events=["*"]
+    )
+    _order(api, ADA, "idem-ada")
+    (record,) = [
+        stream_record_from_raw(raw, "orders")
+        for raw in lambda_stream_records(api.tenant, "orders")
+        if raw["eventName"] == "INSERT"
+    ]
+    checked, erased = threading.Event(), threading.Event()
+    deliveries_create = handler.webhook_deliveries_create
+
+    def paused_after_the_check(**kwargs):
+        checked.set()
+        deadline = time.monotonic() + 20
+        while not (erased.is_set() or _erasure_waits_on_a_lock()):
+            assert time.monotonic() < deadline, "the erasure neither ran nor waited"
+            time.sleep(0.02)
+        return deliveries_create(**kwargs)
+
+    monkeypatch.setattr(handler, "webhook_deliveries_create", paused_after_the_check)
+
+    def effects() -> None:
+        handler.apply_stream_effects(tenant_slug=api.slug, records=[record])
+
+    def erasure() -> None:
+        privacy_services.buyer_erase(route=tenant_route(api.slug), buyer_id="buyer-ada", actor="api-key:dpo")
+        erased.set()
+
+    failures = []
+    threads = [threading.Thread(target=_in_thread, args=(work, failures)) for work in (effects, erasure)]
+    threads[0].start()
+    assert checked.wait(20)
+    threads[1].start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures
+
+    (delivery,) = WebhookDelivery.objects.filter(tenant_slug=api.slug, event_type="order.submitted")
+    assert not any(trace in json.dumps(delivery.payload) for trace in ADA_TRACES)

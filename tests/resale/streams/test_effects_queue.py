@@ -1,7 +1,8 @@
 """The platform's consumer of the stream-effects queue on AWS, against SQS served by moto over HTTP:
 what the Lambda queues becomes search and webhook effects exactly once, a consumer killed between
 the effects and the delete included, and a message that cannot be applied ends in the dead-letter
-queue without holding up the others."""
+queue without holding up the others. The history the Lambda appends is signed by the platform's
+beat sweep."""
 
 import json
 import os
@@ -16,7 +17,13 @@ from pathlib import Path
 import boto3
 import pytest
 from django.db import connection
+from joserfc.jwk import KeySet
 
+from resale.binding import tenant_dynamodb_client
+from resale.history.checkpoints import checkpoint_latest, public_jwks
+from resale.history.services import read_head
+from resale.history.tasks import history_checkpoints_sweep
+from resale.history.verify_history import checkpoint_claims
 from resale.models import SearchDocument, WebhookDelivery
 from resale.streams import lambda_handler
 from resale.streams.effects import effects_message
@@ -194,6 +201,24 @@ def test_what_the_lambda_queues_is_applied_exactly_once_even_by_a_consumer_kille
     ]
     assert set(deliveries.values()) == {1}, "an effect applied twice"
     assert _queued(sqs, queue_url) == 0 and _queued(sqs, dead_letters) == 0
+
+
+def test_the_history_the_lambda_appends_is_signed_by_the_platforms_beat_sweep(
+    provisioned_tenant, effects_queue, lambda_environment, purge_order_queue
+):
+    tenant = provisioned_tenant()
+    queue_url, _ = effects_queue()
+    lambda_environment(tenant, queue_url)
+    _writes(tenant)
+    handed = _lambda_invoked(tenant)
+
+    assert history_checkpoints_sweep() == {"signed": 1, "unchanged": 0, "failed": 0}
+    models = models_of(tenant)
+    head = read_head(tenant_dynamodb_client(tenant), models.history.Meta.table_name)
+    checkpoint = checkpoint_latest(tenant_models=models)
+    assert head == (handed, checkpoint.hash)
+    claims = checkpoint_claims(checkpoint.jws, KeySet.import_key_set(public_jwks()))
+    assert (claims["tenant"], claims["seq"], claims["hash"]) == (tenant.slug, *head)
 
 
 def test_a_message_that_cannot_be_applied_goes_to_the_dead_letter_queue_and_the_others_are_applied(
