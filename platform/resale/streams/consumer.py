@@ -11,9 +11,10 @@ Each job has its module, and its crash-safety rule is written at the top of it:
   (``resale.streams.shard_checkpoints``);
 - the read schedule of each shard (``resale.streams.owned_shard``): a shard that answered records
   is read again at once, an idle one after a delay doubling up to
-  ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, and at once when a write to its tenant is noted
+  ``STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS``, and at once when a write to its tenant is noted
   (``resale.streams.wake``). An idle fleet then costs the store a read per shard per backoff cap,
-  not one per ``STREAMS_POLL_IDLE_SECONDS``.
+  not one per ``STREAMS_POLL_IDLE_SECONDS``. In a round where the wake notes cannot be read, no
+  shard waits longer than ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, which then bounds the lag of a write.
 
 The consumer also signs, every ``AUDIT_CHECKPOINT_SECONDS``, the history's chain head of each
 tenant whose shards it holds, if it moved (``resale.history.checkpoints``).
@@ -38,7 +39,7 @@ from resale.streams.metrics import STREAM_LAG
 from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.reading import ShardReader
-from resale.streams.wake import tenants_woken_since
+from resale.streams.wake import WakeNotesUnreadable, tenants_woken_since
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class ShardStreamConsumer:
         self._next_checkpoints = 0.0
         self._next_lag_publish = 0.0
         self._wake_seen = 0.0
+        self._wake_notes_read = False
         self._signed_heads: dict[str, int] = {}
 
     @property
@@ -91,8 +93,16 @@ class ShardStreamConsumer:
             if checkpoint is not None:
                 self._signed_heads[slug] = checkpoint.seq
 
-    def _wake_written_tenants(self) -> None:
-        woken, self._wake_seen = tenants_woken_since(self._wake_seen)
+    def _wake_written_tenants(self, now: float) -> None:
+        try:
+            woken, self._wake_seen = tenants_woken_since(self._wake_seen)
+        except WakeNotesUnreadable:
+            # A write now wakes nothing: the shorter cap bounds its lag again.
+            self._wake_notes_read = False
+            for shard in self.owned.values():
+                shard.read_by(now + self.options.idle_backoff_max_seconds)
+            return
+        self._wake_notes_read = True
         if woken:
             woken_set = set(woken)
             for shard in self.owned.values():
@@ -118,7 +128,7 @@ class ShardStreamConsumer:
         if now >= self._next_lease_round:
             self.leases.balance(list(self.tenants))
             self._next_lease_round = now + self.options.lease_seconds / 3
-        self._wake_written_tenants()
+        self._wake_written_tenants(now)
         if now >= self._next_checkpoints:
             self.sign_checkpoints()
             self._next_checkpoints = now + self.options.checkpoint_seconds
@@ -139,7 +149,7 @@ class ShardStreamConsumer:
                 shard.iterator = None
                 shard.next_poll_at = now + 1.0
                 continue
-            shard.polled(worked=applied, now=now, options=self.options)
+            shard.polled(worked=applied, now=now, options=self.options, wakeable=self._wake_notes_read)
             worked = applied or worked
         self._publish_lag()
         return worked
