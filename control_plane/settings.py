@@ -345,7 +345,9 @@ STREAMS_POLL_IDLE_SECONDS = float(env("STREAMS_POLL_IDLE_SECONDS", "0.2"))
 STREAMS_IDLE_BACKOFF_MAX_SECONDS = float(env("STREAMS_IDLE_BACKOFF_MAX_SECONDS", "30"))
 STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS = float(env("STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS", "300"))
 STREAMS_WAKE_FLUSH_SECONDS = float(env("STREAMS_WAKE_FLUSH_SECONDS", "0.2"))
-STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "300"))
+# A stream's shards are described again when it changes (resale.streams.discovery); this is only
+# the safety net, each stream at its own time between half and all of it.
+STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "1800"))
 STREAMS_BATCH_LIMIT = int(env("STREAMS_BATCH_LIMIT", "500"))
 STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics endpoint
 # A stream batch that fails this many times is applied record by record; a record that still

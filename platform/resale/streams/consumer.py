@@ -1,8 +1,9 @@
 """The long-running driver of the stream handler: one round after another over the shards it leases.
 
 Each job has its module, and its crash-safety rule is written at the top of it:
-- discovery of every consumed tenant's shards (``resale.streams.discovery``), every
-  ``STREAMS_DISCOVERY_SECONDS``; the shards of an offboarded tenant are released;
+- discovery of every consumed tenant's shards (``resale.streams.discovery``): the registry every
+  ``STREAMS_DISCOVERY_SECONDS``, a stream's shards when it is new or changed and about every
+  ``STREAMS_REDISCOVERY_SECONDS``; the shards of an offboarded tenant are released;
 - leases, so that each shard has one reader and several consumers split the shards
   (``resale.streams.leases``), balanced every third of ``STREAMS_LEASE_SECONDS``;
 - reading a batch, applying it and recording every loss as a ``GAP`` (``resale.streams.reading``);
@@ -148,6 +149,9 @@ class ShardStreamConsumer:
                 )
                 shard.iterator = None
                 shard.next_poll_at = now + 1.0
+                if isinstance(exc, ClientError | BotoCoreError):
+                    # The stream itself may have changed under the shard (closed, replaced).
+                    self.discovery.stream_changed(shard.stream_arn)
                 continue
             shard.polled(worked=applied, now=now, options=self.options, wakeable=self._wake_notes_read)
             worked = applied or worked
