@@ -18,7 +18,10 @@ Each job has its module, and its crash-safety rule is written at the top of it:
   shard waits longer than ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, which then bounds the lag of a write.
 
 The consumer also signs, every ``AUDIT_CHECKPOINT_SECONDS``, the history's chain head of each
-tenant whose shards it holds, if it moved (``resale.history.checkpoints``).
+tenant whose shards it holds, if it moved (``resale.history.checkpoints``). It reads the head only
+of the tenants that may have moved it since: not read by this consumer yet, with records applied,
+or written (the wake notes: every history append, any consumer's or an erasure's, is a write
+through the tenant's connection); and of every tenant after a round whose notes were unreadable.
 """
 
 import logging
@@ -60,6 +63,9 @@ class ShardStreamConsumer:
         self._wake_seen = 0.0
         self._wake_notes_read = False
         self._signed_heads: dict[str, int] = {}
+        self._heads_read: set[str] = set()
+        self._heads_maybe_moved: set[str] = set()
+        self._heads_unknown = False
 
     @property
     def owned(self) -> dict[int, OwnedShard]:
@@ -85,7 +91,10 @@ class ShardStreamConsumer:
 
     def sign_checkpoints(self) -> None:
         """Signs the history head of each tenant whose shards this consumer holds, if it moved."""
-        for slug in {shard.tenant_slug for shard in self.owned.values()}:
+        held = {shard.tenant_slug for shard in self.owned.values()}
+        if not self._heads_unknown:
+            held = {slug for slug in held if slug in self._heads_maybe_moved or slug not in self._heads_read}
+        for slug in held:
             checkpoint = history_checkpoint_create(
                 tenant_slug=slug,
                 tenant_models=tenant_models(self.tenants[slug]),
@@ -93,6 +102,9 @@ class ShardStreamConsumer:
             )
             if checkpoint is not None:
                 self._signed_heads[slug] = checkpoint.seq
+            self._heads_read.add(slug)
+            self._heads_maybe_moved.discard(slug)
+        self._heads_unknown = False
 
     def _wake_written_tenants(self, now: float) -> None:
         try:
@@ -100,12 +112,14 @@ class ShardStreamConsumer:
         except WakeNotesUnreadable:
             # A write now wakes nothing: the shorter cap bounds its lag again.
             self._wake_notes_read = False
+            self._heads_unknown = True
             for shard in self.owned.values():
                 shard.read_by(now + self.options.idle_backoff_max_seconds)
             return
         self._wake_notes_read = True
         if woken:
             woken_set = set(woken)
+            self._heads_maybe_moved |= woken_set
             for shard in self.owned.values():
                 if shard.tenant_slug in woken_set:
                     shard.wake()
@@ -154,6 +168,8 @@ class ShardStreamConsumer:
                     self.discovery.stream_changed(shard.stream_arn)
                 continue
             shard.polled(worked=applied, now=now, options=self.options, wakeable=self._wake_notes_read)
+            if applied:
+                self._heads_maybe_moved.add(shard.tenant_slug)
             worked = applied or worked
         self._publish_lag()
         return worked

@@ -5,12 +5,13 @@ import time
 import pytest
 
 from resale.history.selectors import history_iter
+from resale.streams import consumer as consumer_module
 from resale.streams.consumer import ShardStreamConsumer
 from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.wake import WakeNotesUnreadable, wake_notes
 from tests.processes import wait_until
-from tests.resale.factories import listing_create, models_of
+from tests.resale.factories import drain, in_process_consumer, listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -119,7 +120,7 @@ def test_while_the_wake_notes_cannot_be_read_an_unnoted_write_waits_no_longer_th
     def redis_away(moment):
         raise WakeNotesUnreadable("connection refused")
 
-    monkeypatch.setattr("resale.streams.consumer.tenants_woken_since", redis_away)
+    monkeypatch.setattr(consumer_module, "tenants_woken_since", redis_away)
     listing = listing_create(models_of(tenant))
 
     def in_history() -> bool:
@@ -131,3 +132,38 @@ def test_while_the_wake_notes_cannot_be_read_an_unnoted_write_waits_no_longer_th
     wait_until(in_history, "the write to reach the history within the shorter cap", timeout=5, interval=0.02)
     now = time.monotonic()
     assert all(shard.next_poll_at <= now + 0.4 for shard in consumer.owned.values())
+
+
+def test_an_idle_tenants_history_head_is_read_for_signing_only_after_a_write_or_unreadable_wake_notes(
+    provisioned_tenant, monkeypatch, settings
+):
+    settings.STREAMS_WAKE_FLUSH_SECONDS = 0.05
+    written, quiet = provisioned_tenant(), provisioned_tenant()
+    consumer = in_process_consumer()
+    drain(consumer)
+    consumer.sign_checkpoints()  # whatever onboarding wrote is signed; every head read once
+    read: list[str] = []
+    real_create = consumer_module.history_checkpoint_create
+
+    def history_checkpoint_create(**kwargs):
+        read.append(kwargs["tenant_slug"])
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(consumer_module, "history_checkpoint_create", history_checkpoint_create)
+    consumer.sign_checkpoints()
+    assert read == []
+
+    listing_create(models_of(written))
+    wake_notes.flush()
+    drain(consumer)
+    consumer.sign_checkpoints()
+    assert read == [written.slug]
+
+    def redis_away(moment):
+        raise WakeNotesUnreadable("connection refused")
+
+    read.clear()
+    monkeypatch.setattr(consumer_module, "tenants_woken_since", redis_away)
+    consumer.run_once()
+    consumer.sign_checkpoints()
+    assert {written.slug, quiet.slug} <= set(read)
