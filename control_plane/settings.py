@@ -342,11 +342,16 @@ MEDIA_ALLOWED_TYPES = env("MEDIA_ALLOWED_TYPES", "image/jpeg,image/png,image/web
 STREAMS_LEASE_SECONDS = float(env("STREAMS_LEASE_SECONDS", "15"))
 STREAMS_DISCOVERY_SECONDS = float(env("STREAMS_DISCOVERY_SECONDS", "10"))
 STREAMS_POLL_IDLE_SECONDS = float(env("STREAMS_POLL_IDLE_SECONDS", "0.2"))
-# An idle shard is read after a delay doubling from STREAMS_POLL_IDLE_SECONDS up to this cap, and
-# at once after a write to its tenant is noted (resale.streams.wake, flushed to Redis this often).
+# An idle shard is read after a delay doubling from STREAMS_POLL_IDLE_SECONDS up to a cap, and at
+# once after a write to its tenant is noted (resale.streams.wake, flushed to Redis this often).
+# The cap is the WAKEABLE one while the consumer reads the wake notes, since a write wakes its
+# shards anyway, and the shorter one while it cannot: then it bounds the lag of every write.
 STREAMS_IDLE_BACKOFF_MAX_SECONDS = float(env("STREAMS_IDLE_BACKOFF_MAX_SECONDS", "30"))
+STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS = float(env("STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS", "300"))
 STREAMS_WAKE_FLUSH_SECONDS = float(env("STREAMS_WAKE_FLUSH_SECONDS", "0.2"))
-STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "300"))
+# A stream's shards are described again when it changes (resale.streams.discovery); this is only
+# the safety net, each stream at its own time between half and all of it.
+STREAMS_REDISCOVERY_SECONDS = float(env("STREAMS_REDISCOVERY_SECONDS", "1800"))
 STREAMS_BATCH_LIMIT = int(env("STREAMS_BATCH_LIMIT", "500"))
 STREAMS_METRICS_PORT = int(env("STREAMS_METRICS_PORT", "9310"))  # 0: no metrics endpoint
 # A stream batch that fails this many times is applied record by record; a record that still

@@ -1,12 +1,16 @@
 """Rollouts of a changed tenant program over the fleet, against DynamoDB Local: planned first,
 canary first then waves, an error budget that halts, resume after a fix, cancel, skips."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection
 
 from provisioning.actions import do_cancel_rollout, do_resume_rollout, do_start_rollout
 from provisioning.engines.local import LocalEngine
 from provisioning.models import ProvisioningRun, Rollout, RolloutTenant
-from provisioning.rollouts import rollout_advance, rollout_create, rollout_tenant_apply
+from provisioning.rollouts import rollout_advance, rollout_create, rollout_plan, rollout_tenant_apply
 from resale.binding import TenantRef, tenant_dynamodb_client
 from tenants.actions import do_create_tenant
 from tenants.models import Tenant
@@ -41,6 +45,40 @@ def describe(slug: str, role: str) -> dict:
 def indexes_of(slug: str, role: str) -> set[str]:
     described = describe(slug, role)
     return {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+
+
+class RecordedPreviews:
+    """Wraps the local engine's preview: records when each tenant's began and ended, and calls
+    ``after_first`` once, when the first to end has ended (before its plan can be kept)."""
+
+    def __init__(self, monkeypatch, *, after_first=None, failing: bool = False) -> None:
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+        self.after_first = after_first
+        real_preview = LocalEngine.preview
+
+        def preview(engine, config):
+            began = time.monotonic()
+            try:
+                if failing:
+                    raise RuntimeError("the program does not evaluate")
+                return real_preview(engine, config)
+            finally:
+                with self.lock:
+                    self.spans[config.slug] = (began, time.monotonic())
+                    first, self.after_first = self.after_first, None
+                if first:
+                    first()
+
+        monkeypatch.setattr(LocalEngine, "preview", preview)
+
+    def most_at_once(self) -> int:
+        edges = sorted([(b, 1) for b, _ in self.spans.values()] + [(e, -1) for _, e in self.spans.values()])
+        running = most = 0
+        for _, step in edges:
+            running += step
+            most = max(most, running)
+        return most
 
 
 def test_a_model_that_gains_an_index_is_planned_then_applied_to_five_tenants_canary_first(
@@ -218,3 +256,75 @@ def test_a_tenant_whose_worker_died_mid_apply_is_applied_again_by_the_redelivere
     assert tenant.events.filter(action="tenant.updated").count() == 1
     rollout.refresh_from_db()
     assert rollout.status == "succeeded"
+
+
+def test_four_tenants_are_planned_two_at_a_time_with_the_local_engine_and_every_plan_kept(
+    provisioned_tenant, program_change, monkeypatch
+):
+    tenants = [provisioned_tenant() for _ in range(4)]
+    program_change(NEW_INDEX_SITECUSTOMIZE)
+    previews = RecordedPreviews(monkeypatch)
+    rollout = rollout_create(
+        tenants=[t.slug for t in tenants], canary=1, wave_size=3, max_parallel=2, max_failures=0
+    )
+
+    started = time.monotonic()
+    rollout_plan(rollout_id=rollout.pk)
+    took = time.monotonic() - started
+
+    assert set(previews.spans) == {t.slug for t in tenants}
+    assert previews.most_at_once() == 2  # overlapping, and never more than max_parallel
+    serial = sum(end - began for began, end in previews.spans.values())
+    assert took < serial, (took, serial)
+    for entry in entries(rollout).values():
+        planned = {e["table"]: e for e in entry.plan if "table" in e}
+        assert planned[f"resale-{entry.tenant.slug}-orders"]["changes"] == ["add index by_listing"]
+        assert entry.status == "pending" and entry.planned_changes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_during_planning_starts_no_more_previews_and_keeps_the_plans_under_way(
+    provisioned_tenant, monkeypatch
+):
+    tenants = [provisioned_tenant() for _ in range(5)]
+    rollout = rollout_create(
+        tenants=[t.slug for t in tenants], canary=1, wave_size=4, max_parallel=2, max_failures=0
+    )
+
+    def cancel_from_the_console() -> None:
+        do_cancel_rollout(rollout=Rollout.objects.get(pk=rollout.pk))
+        connection.close()  # this preview thread's own connection
+
+    previews = RecordedPreviews(monkeypatch, after_first=cancel_from_the_console)
+    assert rollout_advance(rollout_id=rollout.pk) == []
+
+    by_slug = entries(rollout)
+    first_two = [t.slug for t in tenants[:2]]
+    assert set(previews.spans) == set(first_two)
+    assert all(by_slug[slug].plan and by_slug[slug].status == "skipped" for slug in first_two)
+    for tenant in tenants[2:]:
+        entry = by_slug[tenant.slug]
+        assert entry.plan is None and entry.status == "skipped" and entry.error == "rollout cancelled"
+    rollout.refresh_from_db()
+    assert rollout.status == "cancelled"
+
+
+def test_plan_failures_past_the_budget_start_no_more_previews_and_halt_then_resume_plans_the_rest(
+    provisioned_tenant, rollouts, monkeypatch
+):
+    tenants = [provisioned_tenant() for _ in range(4)]
+    slugs = [t.slug for t in tenants]
+    previews = RecordedPreviews(monkeypatch, failing=True)
+    rollout = rollouts(do_start_rollout, tenants=slugs, canary=1, wave_size=3, max_parallel=2, max_failures=0)
+
+    assert rollout.status == "halted" and "2 tenants failed" in rollout.halted_reason
+    assert set(previews.spans) == set(slugs[:2])
+    by_slug = entries(rollout)
+    for slug in slugs[:2]:
+        assert by_slug[slug].status == "failed" and "does not evaluate" in by_slug[slug].error
+    assert all(by_slug[slug].status == "pending" and by_slug[slug].plan is None for slug in slugs[2:])
+
+    monkeypatch.undo()
+    rollout = rollouts(do_resume_rollout, rollout=rollout)
+    assert rollout.status == "succeeded"
+    assert {entry.status for entry in entries(rollout).values()} == {"unchanged"}

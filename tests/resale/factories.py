@@ -90,7 +90,11 @@ def in_process_consumer(name: str = "test-consumer") -> ShardStreamConsumer:
         name=name,
         # No backoff: every round reads every shard, so a drain sees what was written before it.
         options=ConsumerOptions(
-            lease_seconds=10, discovery_seconds=0, idle_seconds=0.05, idle_backoff_max_seconds=0
+            lease_seconds=10,
+            discovery_seconds=0,
+            idle_seconds=0.05,
+            idle_backoff_max_seconds=0,
+            idle_backoff_max_wakeable_seconds=0,
         ),
     )
 

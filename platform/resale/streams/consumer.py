@@ -1,8 +1,9 @@
 """The long-running driver of the stream handler: one round after another over the shards it leases.
 
 Each job has its module, and its crash-safety rule is written at the top of it:
-- discovery of every consumed tenant's shards (``resale.streams.discovery``), every
-  ``STREAMS_DISCOVERY_SECONDS``; the shards of an offboarded tenant are released;
+- discovery of every consumed tenant's shards (``resale.streams.discovery``): the registry every
+  ``STREAMS_DISCOVERY_SECONDS``, a stream's shards when it is new or changed and about every
+  ``STREAMS_REDISCOVERY_SECONDS``; the shards of an offboarded tenant are released;
 - leases, so that each shard has one reader and several consumers split the shards
   (``resale.streams.leases``), balanced every third of ``STREAMS_LEASE_SECONDS``;
 - reading a batch, applying it and recording every loss as a ``GAP`` (``resale.streams.reading``);
@@ -11,9 +12,10 @@ Each job has its module, and its crash-safety rule is written at the top of it:
   (``resale.streams.shard_checkpoints``);
 - the read schedule of each shard (``resale.streams.owned_shard``): a shard that answered records
   is read again at once, an idle one after a delay doubling up to
-  ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, and at once when a write to its tenant is noted
+  ``STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS``, and at once when a write to its tenant is noted
   (``resale.streams.wake``). An idle fleet then costs the store a read per shard per backoff cap,
-  not one per ``STREAMS_POLL_IDLE_SECONDS``.
+  not one per ``STREAMS_POLL_IDLE_SECONDS``. In a round where the wake notes cannot be read, no
+  shard waits longer than ``STREAMS_IDLE_BACKOFF_MAX_SECONDS``, which then bounds the lag of a write.
 
 It signs nothing: the history's checkpoints are signed by a Celery beat sweep
 (``resale.history.checkpoints``), the same locally and on AWS, where this consumer does not run.
@@ -36,7 +38,7 @@ from resale.streams.metrics import STREAM_LAG
 from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.reading import ShardReader
-from resale.streams.wake import tenants_woken_since
+from resale.streams.wake import WakeNotesUnreadable, tenants_woken_since
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class ShardStreamConsumer:
         self._next_lease_round = 0.0
         self._next_lag_publish = 0.0
         self._wake_seen = 0.0
+        self._wake_notes_read = False
 
     @property
     def owned(self) -> dict[int, OwnedShard]:
@@ -76,8 +79,16 @@ class ShardStreamConsumer:
             self._next_discovery = self._next_lease_round = 0.0
         return polled.worked
 
-    def _wake_written_tenants(self) -> None:
-        woken, self._wake_seen = tenants_woken_since(self._wake_seen)
+    def _wake_written_tenants(self, now: float) -> None:
+        try:
+            woken, self._wake_seen = tenants_woken_since(self._wake_seen)
+        except WakeNotesUnreadable:
+            # A write now wakes nothing: the shorter cap bounds its lag again.
+            self._wake_notes_read = False
+            for shard in self.owned.values():
+                shard.read_by(now + self.options.idle_backoff_max_seconds)
+            return
+        self._wake_notes_read = True
         if woken:
             woken_set = set(woken)
             for shard in self.owned.values():
@@ -103,7 +114,7 @@ class ShardStreamConsumer:
         if now >= self._next_lease_round:
             self.leases.balance(list(self.tenants))
             self._next_lease_round = now + self.options.lease_seconds / 3
-        self._wake_written_tenants()
+        self._wake_written_tenants(now)
         worked = False
         for shard in list(self.owned.values()):
             if shard.next_poll_at > now:
@@ -120,8 +131,11 @@ class ShardStreamConsumer:
                 )
                 shard.iterator = None
                 shard.next_poll_at = now + 1.0
+                if isinstance(exc, ClientError | BotoCoreError):
+                    # The stream itself may have changed under the shard (closed, replaced).
+                    self.discovery.stream_changed(shard.stream_arn)
                 continue
-            shard.polled(worked=applied, now=now, options=self.options)
+            shard.polled(worked=applied, now=now, options=self.options, wakeable=self._wake_notes_read)
             worked = applied or worked
         self._publish_lag()
         return worked

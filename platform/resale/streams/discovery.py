@@ -1,13 +1,16 @@
 """Which shards exist: the shards (with their parents) of every consumed tenant's streams.
 
 Every discovery reads the tenants whose streams are read (``CONSUMED_STATUSES``) from the
-registry and records in ``StreamShard`` the shards of each stream not described yet. A stream is
-described again when one of its shards finishes (its children appear, ``stream_changed``) and
-every ``rediscovery_seconds`` in any case, so new tenants and new shards are picked up without a
-restart.
+registry, one query, and records in ``StreamShard`` the shards of each stream not described yet,
+so a new tenant or a new stream is picked up without a restart. A stream already described is
+described again only when it changed (one of its shards finished, and its children appear; or a
+read of it failed: ``stream_changed``) and, as a safety net, about every ``rediscovery_seconds``:
+each stream at its own time, drawn between half and all of it after its last description, so a
+fleet's streams are not all described in one round.
 """
 
 import logging
+import random
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,26 +40,26 @@ def stream_shards(streams, stream_arn: str) -> list[dict]:
 class ShardDiscovery:
     def __init__(self, *, rediscovery_seconds: float) -> None:
         self.rediscovery_seconds = rediscovery_seconds
-        self._described: set[str] = set()
-        self._next_rediscovery = 0.0
+        self._describe_at: dict[str, float] = {}
+        """When each described stream is due to be described again (``time.monotonic()``)."""
 
     def discover(self) -> dict[str, RegisteredTenant]:
-        """Records the shards of streams not yet described; returns the consumed tenants by slug."""
+        """Records the shards of the streams due to be described; returns the consumed tenants by slug."""
         tenants = {tenant.slug: tenant for tenant in consumed_tenants() if tenant.resources.get("tables")}
-        if time.monotonic() >= self._next_rediscovery:
-            self._described.clear()
-            self._next_rediscovery = time.monotonic() + self.rediscovery_seconds
+        now = time.monotonic()
+        consumed_streams = set()
         rows = []
         for tenant in tenants.values():
             for role, stream_arn in (tenant.resources.get("streams") or {}).items():
-                if stream_arn in self._described:
+                consumed_streams.add(stream_arn)
+                if self._describe_at.get(stream_arn, now) > now:
                     continue
                 try:
                     shards = stream_shards(tenant_streams_client(tenant), stream_arn)
                 except (ClientError, BotoCoreError):
                     logger.warning("stream not readable", extra={"tenant": tenant.slug, "stream": stream_arn})
                     continue
-                self._described.add(stream_arn)
+                self._describe_at[stream_arn] = now + self.rediscovery_seconds * random.uniform(0.5, 1.0)
                 rows.extend(
                     StreamShard(
                         tenant_slug=tenant.slug,
@@ -69,8 +72,11 @@ class ShardDiscovery:
                 )
         if rows:
             StreamShard.objects.bulk_create(rows, ignore_conflicts=True)
+        for stream_arn in set(self._describe_at) - consumed_streams:
+            del self._describe_at[stream_arn]  # its tenant is no longer consumed
         return tenants
 
     def stream_changed(self, stream_arn: str) -> None:
-        """A shard of the stream finished: the next discovery describes it again to find the children."""
-        self._described.discard(stream_arn)
+        """A shard of the stream finished (its children appear) or a read of it failed: the next
+        discovery describes it again."""
+        self._describe_at.pop(stream_arn, None)

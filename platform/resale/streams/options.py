@@ -11,6 +11,9 @@ class ConsumerOptions:
     discovery_seconds: float = field(default_factory=lambda: settings.STREAMS_DISCOVERY_SECONDS)
     idle_seconds: float = field(default_factory=lambda: settings.STREAMS_POLL_IDLE_SECONDS)
     idle_backoff_max_seconds: float = field(default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_SECONDS)
+    idle_backoff_max_wakeable_seconds: float = field(
+        default_factory=lambda: settings.STREAMS_IDLE_BACKOFF_MAX_WAKEABLE_SECONDS
+    )
     rediscovery_seconds: float = field(default_factory=lambda: settings.STREAMS_REDISCOVERY_SECONDS)
     batch_limit: int = field(default_factory=lambda: settings.STREAMS_BATCH_LIMIT)
     max_batch_attempts: int = field(default_factory=lambda: settings.STREAMS_MAX_BATCH_ATTEMPTS)

@@ -6,8 +6,9 @@ per ``STREAMS_WAKE_FLUSH_SECONDS`` (one ``ZADD`` of every tenant written since),
 a set insertion, not a round trip. The consumer reads the tenants woken since its last look with
 one ``ZRANGEBYSCORE`` per round and polls their shards in that round.
 
-Best effort by design: with Redis away the notes are kept for the next flush and the consumer's
-backoff cap (``STREAMS_IDLE_BACKOFF_MAX_SECONDS``) still bounds the lag of a write nobody noted.
+Best effort by design: with Redis away the notes are kept for the next flush, and a consumer that
+cannot read them goes back to its shorter backoff cap (``STREAMS_IDLE_BACKOFF_MAX_SECONDS``),
+which bounds the lag of a write nobody noted.
 """
 
 import logging
@@ -81,13 +82,17 @@ class WakeNotes:
 wake_notes = WakeNotes()
 
 
+class WakeNotesUnreadable(Exception):
+    """Redis did not answer: writes cannot be told from the notes until it does."""
+
+
 def tenants_woken_since(moment: float) -> tuple[list[str], float]:
     """The tenants written after ``moment`` (a ``time.time()``), and the newest note's moment."""
     try:
         woken = _redis().zrangebyscore(WAKE_KEY, f"({moment}", "+inf", withscores=True)
     except redis.RedisError as exc:
         logger.warning("stream wake notes not readable", extra={"error": str(exc)})
-        return [], moment
+        raise WakeNotesUnreadable(str(exc)) from exc
     if not woken:
         return [], moment
     return [slug.decode() for slug, _ in woken], max(score for _, score in woken)
