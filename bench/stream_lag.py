@@ -47,7 +47,14 @@ def main() -> None:
     args = parser.parse_args()
 
     dynamodb = start_dynamodb()
-    os.environ["DYNAMODB_ENDPOINT"] = dynamodb.endpoint
+    try:
+        measure(args, dynamodb.endpoint)
+    finally:
+        dynamodb.stop()  # also when the set-up fails (a missing database): no JVM left behind
+
+
+def measure(args: argparse.Namespace, dynamodb_endpoint: str) -> None:
+    os.environ["DYNAMODB_ENDPOINT"] = dynamodb_endpoint
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
     import django
 
@@ -196,7 +203,6 @@ def main() -> None:
         signer.join(60)
         consumer.terminate()
         consumer.wait(15)
-        dynamodb.stop()
 
 
 if __name__ == "__main__":
