@@ -4,8 +4,8 @@ A rollout is created with its tenants placed in waves (wave 1: ``canary`` tenant
 ``wave_size`` each). Every tenant is planned first (the engine's preview, what ``pulumi
 preview`` shows), ``max_parallel`` at once, then applied through an update run of its own
 (``provisioning.updates``): at most ``max_parallel`` at once, and a wave starts only when every
-tenant of the one before it has finished. (Planned one after another, at about 8 s a tenant on
-a loaded machine, a 300-tenant fleet waited some 40 minutes for its canary.) More failures than
+tenant of the one before it has finished. (Planning one tenant at a time, about 8 s each on a
+loaded machine, would keep a 300-tenant fleet's canary waiting some 40 minutes.) More failures than
 ``max_failures`` halt the rollout: nothing new starts, what is done stays done, running tenants
 finish. ``rollout_resume`` retries the failed tenants (after a fix) and goes on;
 ``rollout_cancel`` starts nothing more and lets running tenants finish.
