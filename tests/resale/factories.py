@@ -85,16 +85,14 @@ def link_and_click_create(models: TenantModels, *, actor: str = "api-key:test") 
     return 2
 
 
-def in_process_consumer(name: str = "test-consumer") -> ShardStreamConsumer:
+def in_process_consumer(name: str = "test-consumer", **options) -> ShardStreamConsumer:
+    """A consumer in this process; without ``options`` it has no backoff: every round reads every
+    shard, so a drain sees what was written before it."""
+    no_backoff = {"idle_backoff_max_seconds": 0, "idle_backoff_max_wakeable_seconds": 0}
     return ShardStreamConsumer(
         name=name,
-        # No backoff: every round reads every shard, so a drain sees what was written before it.
         options=ConsumerOptions(
-            lease_seconds=10,
-            discovery_seconds=0,
-            idle_seconds=0.05,
-            idle_backoff_max_seconds=0,
-            idle_backoff_max_wakeable_seconds=0,
+            lease_seconds=10, discovery_seconds=0, idle_seconds=0.05, **{**no_backoff, **options}
         ),
     )
 

@@ -11,7 +11,7 @@ from resale.streams.options import ConsumerOptions
 from resale.streams.owned_shard import OwnedShard
 from resale.streams.wake import WakeNotesUnreadable, wake_notes
 from tests.processes import wait_until
-from tests.resale.factories import listing_create, models_of
+from tests.resale.factories import in_process_consumer, listing_create, models_of
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
 
@@ -65,6 +65,18 @@ def _run_for(consumer: ShardStreamConsumer, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def _read_until_in_history(consumer: ShardStreamConsumer, tenant, listing_id: str, what: str) -> None:
+    """Runs the consumer's rounds until the listing's write is in the tenant's history."""
+
+    def in_history() -> bool:
+        if any(event.entity_id == listing_id for event in history_iter(tenant_models=models_of(tenant))):
+            return True
+        consumer.run_once()
+        return False
+
+    wait_until(in_history, what, timeout=5, interval=0.02)
+
+
 def test_an_idle_tenants_shards_are_read_a_few_times_a_second_not_every_round(provisioned_tenant):
     tenant = provisioned_tenant()
     consumer = ShardStreamConsumer(name="idle", options=BACKOFF)
@@ -89,14 +101,7 @@ def test_a_write_wakes_its_tenants_shards_at_once_and_leaves_the_others_asleep(p
 
     listing = listing_create(models_of(written))
     wake_notes.flush()
-
-    def woken() -> bool:
-        if any(event.entity_id == listing.id for event in history_iter(tenant_models=models_of(written))):
-            return True
-        consumer.run_once()
-        return False
-
-    wait_until(woken, "the write to wake its tenant's shards", timeout=5, interval=0.02)
+    _read_until_in_history(consumer, written, listing.id, "the write to wake its tenant's shards")
     assert polls.get(written.slug, 0) >= 1
     assert polls.get(quiet.slug, 0) == 0
 
@@ -105,14 +110,9 @@ def test_while_the_wake_notes_cannot_be_read_an_unnoted_write_waits_no_longer_th
     provisioned_tenant, monkeypatch
 ):
     tenant = provisioned_tenant()
-    options = ConsumerOptions(
-        lease_seconds=10,
-        discovery_seconds=0,
-        idle_seconds=0.05,
-        idle_backoff_max_seconds=0.4,
-        idle_backoff_max_wakeable_seconds=60,
+    consumer = in_process_consumer(
+        "unwoken", idle_backoff_max_seconds=0.4, idle_backoff_max_wakeable_seconds=60
     )
-    consumer = ShardStreamConsumer(name="unwoken", options=options)
     _run_for(consumer, 1.0)
     for shard in consumer.owned.values():  # asleep on the longer cap, as while Redis answered
         shard.idle_polls, shard.next_poll_at = 10, time.monotonic() + 60
@@ -122,13 +122,8 @@ def test_while_the_wake_notes_cannot_be_read_an_unnoted_write_waits_no_longer_th
 
     monkeypatch.setattr(consumer_module, "tenants_woken_since", redis_away)
     listing = listing_create(models_of(tenant))
-
-    def in_history() -> bool:
-        if any(event.entity_id == listing.id for event in history_iter(tenant_models=models_of(tenant))):
-            return True
-        consumer.run_once()
-        return False
-
-    wait_until(in_history, "the write to reach the history within the shorter cap", timeout=5, interval=0.02)
+    _read_until_in_history(
+        consumer, tenant, listing.id, "the write to reach the history within the shorter cap"
+    )
     now = time.monotonic()
     assert all(shard.next_poll_at <= now + 0.4 for shard in consumer.owned.values())
