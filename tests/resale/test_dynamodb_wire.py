@@ -386,6 +386,16 @@ def test_binary_values_round_trip_as_bytes_through_dynamodb_local(binary_model, 
 
 
 @pytest.mark.ddblocal
+def test_text_in_any_script_is_stored_as_botocore_reads_it(binary_model, ddb):
+    """The body is orjson's (raw UTF-8, nothing escaped that JSON allows unescaped), not json's."""
+    text = 'Ünïcødé — 東京 🙂 \u2028 "quoted" \\ back\ttab\x01'
+    binary_model(id="t", blob=b"1", blobs={b"1"}, label=text).save()
+    stored = ddb("wire").get_item(TableName="wire-binary", Key={"id": {"S": "t"}})["Item"]
+    assert stored["label"]["S"] == text
+    assert binary_model.get("t", consistent_read=True).label == text
+
+
+@pytest.mark.ddblocal
 def test_dynamodb_locals_errors_reach_pynamodb_as_they_did_through_botocore(binary_model):
     binary_model(id="c", blob=b"1", blobs={b"1"}).save()
     with pytest.raises(PutError) as put:
