@@ -49,7 +49,8 @@ def indexes_of(slug: str, role: str) -> set[str]:
 
 class RecordedPreviews:
     """Wraps the local engine's preview: records when each tenant's began and ended, and calls
-    ``after_first`` once, when the first to end has ended (before its plan can be kept)."""
+    ``after_first`` once, when the first to end has ended (before its plan can be kept and before
+    any other preview can end)."""
 
     def __init__(self, monkeypatch, *, after_first=None, failing: bool = False) -> None:
         self.spans: dict[str, tuple[float, float]] = {}
@@ -64,11 +65,13 @@ class RecordedPreviews:
                     raise RuntimeError("the program does not evaluate")
                 return real_preview(engine, config)
             finally:
+                # ``after_first`` runs under the lock: a second preview ending meanwhile would let
+                # the planner start a third before the first's action (a cancel) is committed.
                 with self.lock:
                     self.spans[config.slug] = (began, time.monotonic())
                     first, self.after_first = self.after_first, None
-                if first:
-                    first()
+                    if first:
+                        first()
 
         monkeypatch.setattr(LocalEngine, "preview", preview)
 
