@@ -3,7 +3,7 @@
 Starts its own in-memory DynamoDB Local and the platform under granian (several workers, as
 in production; ``--server gunicorn`` for comparison), onboards a few premium tenants in a
 scratch PostgreSQL database, then for each endpoint of ``api_endpoints.ENDPOINTS`` (redirect,
-get listing, create listing, submit order) runs a fixed concurrency for a fixed time through the
+get listing, submit order, create listing) runs a fixed concurrency for a fixed time through the
 API and, in the same run, raw boto3 issuing the DynamoDB calls that endpoint makes. Prints
 throughput, p50/p99 and the ratio API/raw; then (unless ``--no-memory``: it takes minutes) the
 memory one process spends per bound tenant, over 1,000 tenants, beside PynamoDB's default of a
@@ -34,15 +34,17 @@ from support.processes import stop_process
 from support.server import server_command, start_server
 from tenant_memory import TenantMemory, memory_per_bound_tenant
 
-ORDERS_PER_SECOND_CEILING = 150
-"""Listings written for each side of the order run: enough for this many orders a second. More
-would only slow DynamoDB Local (every listing shares the indexes' keys)."""
+ORDERS_PER_SECOND_CEILING = 60
+"""Listings written for each side of the order run: enough for this many orders a second (both
+sides make 20-40 here). More would only slow DynamoDB Local (every listing shares the indexes'
+keys: 9 orders a second with 17,000 listings in the tables, 36-39 with 1,300)."""
 
-WARM_UP_SECONDS = 3
-"""Before any run, each side calls every endpoint for half this long, unmeasured (orders: just
-before their own run, when their listings are written). DynamoDB Local's JIT compiles each
-operation's path on first use (a cold PutItem into a table with three indexes costs it 2-3 ms of
-CPU instead of 0.6), and that must not fall on whichever side runs first."""
+WARM_UP_SECONDS = 30
+"""Just before an endpoint's run, each side calls it for half this long, unmeasured (orders: after
+their listings are written). DynamoDB Local's JIT compiles each
+operation's path as it is used, for tens of seconds: measured on the development machine, raw
+PutItems of listings cost it 2.8-3.5 ms of CPU each over the first 30 s of load and 1.3-1.7 ms
+after, and a side measured while that lasts pays for it."""
 
 TENANTS = 8
 """Premium tenants served at once (``--tenants``). DynamoDB Local runs each TTL table's expiry job
@@ -64,32 +66,28 @@ def http_sender(port: int, concurrency: int) -> Send:
 
 
 def measure(fleet: Fleet, endpoints: list[Endpoint], args, cpu: CpuAccount) -> list[Row]:
-    """Warms every endpoint up, then runs each: API and raw alternating for ``args.rounds`` rounds."""
+    """Runs each endpoint in turn, warmed up just before: API and raw alternating for
+    ``args.rounds`` rounds, each side first in every other round."""
     data = {
         endpoint.name: endpoint.prepare(fleet) for endpoint in endpoints if not endpoint.prepared_for_its_run
     }
-
-    def sides(endpoint: Endpoint) -> tuple:
-        return tuple(partial(call, fleet, data[endpoint.name]) for call in (endpoint.api, endpoint.raw))
-
-    def warm_up(endpoint: Endpoint) -> None:
-        for call in sides(endpoint):
-            run_load("warm-up", call, WARM_UP_SECONDS / 2, args.concurrency, cpu)
-
-    for endpoint in endpoints:
-        if not endpoint.prepared_for_its_run:
-            warm_up(endpoint)
     rows = []
     slice_seconds = args.seconds / args.rounds
     for endpoint in endpoints:
         if endpoint.prepared_for_its_run:
             data[endpoint.name] = endpoint.prepare(fleet)
-            warm_up(endpoint)
-        api_call, raw_call = sides(endpoint)
+        api_call, raw_call = (
+            partial(call, fleet, data[endpoint.name]) for call in (endpoint.api, endpoint.raw)
+        )
+        for call in (api_call, raw_call):
+            run_load("warm-up", call, WARM_UP_SECONDS / 2, args.concurrency, cpu)
         api_runs, raw_runs = [], []
-        for _ in range(args.rounds):
-            api_runs.append(run_load(endpoint.name, api_call, slice_seconds, args.concurrency, cpu))
-            raw_runs.append(run_load(endpoint.name, raw_call, slice_seconds, args.concurrency, cpu))
+        for round_number in range(args.rounds):
+            # API first in even rounds, raw first in odd ones: a machine (or store) that speeds
+            # up or slows down during the runs then favours neither side.
+            slots = [(api_runs, api_call), (raw_runs, raw_call)]
+            for runs, call in slots if round_number % 2 == 0 else reversed(slots):
+                runs.append(run_load(endpoint.name, call, slice_seconds, args.concurrency, cpu))
         rows.append((endpoint, merge(api_runs), merge(raw_runs)))
     return rows
 
@@ -152,7 +150,12 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=None, help="endpoints to run, e.g. redirect 'submit order'"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="API and raw alternate this many times")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="API and raw alternate this many times; even: each first as often",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory per bound tenant")
     args = parser.parse_args()
     endpoints = endpoints_named(args.only)
@@ -171,7 +174,7 @@ def main() -> None:
             raw_config = Config(
                 max_pool_connections=args.concurrency, retries={"max_attempts": 3, "mode": "standard"}
             )
-            order_seconds = args.seconds + WARM_UP_SECONDS
+            order_seconds = args.seconds + WARM_UP_SECONDS / 2  # a side: its runs and its warm-up
             fleet = Fleet(
                 tenants=tenants,
                 raws=[raw_dynamodb(dynamodb.endpoint, raw_config, slug=tenant.slug) for tenant in tenants],
