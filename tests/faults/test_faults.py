@@ -250,14 +250,15 @@ def _history_events(slugs):
     return {slug: list(history_iter(tenant_models=tenant_route(slug).models)) for slug in slugs}
 
 
-def _lost(platform: RunningPlatform, tenant: TenantClient, path: str) -> bool:
-    """True when an acknowledged write reads 404 (asked again while the platform answers 503)."""
+def _read_back(platform: RunningPlatform, tenant: TenantClient, path: str) -> int:
+    """The status an acknowledged write reads back with: 200 unless it was lost (404), or the
+    platform still answered 503 after 30 s of asking."""
     headers = {"Authorization": f"Api-Key {tenant.key}"}
     deadline = time.monotonic() + 30
     while True:
         answer = platform.http.request("GET", platform.url + path, headers=headers)
         if answer.status in (200, 404) or time.monotonic() > deadline:
-            return answer.status != 200
+            return answer.status
         time.sleep(0.5)
 
 
@@ -301,15 +302,18 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
         platform.sandbox("shipping", "approve")
     report = FaultReport(fault, traffic.answers, fault_started)
 
-    report.lost_writes = sum(
-        _lost(platform, by_slug[slug], f"/api/v1/listings/{listing_id}")
-        for slug, ids in traffic.listings.items()
-        for listing_id in ids
-    ) + sum(
-        _lost(platform, by_slug[slug], f"/api/v1/orders/{order_id}")
-        for slug, ids in traffic.orders.items()
-        for order_id in ids
-    )
+    acknowledged_paths = [
+        (slug, f"/api/v1/{kind}/{entity_id}")
+        for kind, written in (("listings", traffic.listings), ("orders", traffic.orders))
+        for slug, ids in written.items()
+        for entity_id in ids
+    ]
+    not_read_back = {
+        path: status
+        for slug, path in acknowledged_paths
+        if (status := _read_back(platform, by_slug[slug], path)) != 200
+    }
+    report.lost_writes = len(not_read_back)
     orders = [(by_slug[slug], order_id) for slug, ids in traffic.orders.items() for order_id in ids]
     with contextlib.suppress(AssertionError):
         wait_until(
@@ -318,9 +322,12 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
             timeout=120,
             interval=0.2,
         )
-    report.unfinished_orders = sum(
-        _order_status(platform, t, o) not in TERMINAL_ORDER_STATUSES for t, o in orders
-    )
+    unfinished = {
+        o: status
+        for t, o in orders
+        if (status := _order_status(platform, t, o)) not in TERMINAL_ORDER_STATUSES
+    }
+    report.unfinished_orders = len(unfinished)
     report.charged_or_shipped_twice = sum(
         platform.sandbox_made("charge", o) > 1 or platform.sandbox_made("shipment", o) > 1 for _, o in orders
     )
@@ -336,15 +343,22 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
         wait_until(history_complete, "the history to be complete", timeout=60, interval=0.2)
     with django_db_blocker.unblock():
         after = _history_events(by_slug)
-    report.history_missing = sum(
-        len(acknowledged[slug] - {e.entity_id for e in after[slug] if e.event == "INSERT"})
+    missing = sorted(
+        entity_id
         for slug in by_slug
+        for entity_id in acknowledged[slug] - {e.entity_id for e in after[slug] if e.event == "INSERT"}
     )
+    report.history_missing = len(missing)
     report.history_duplicated = (
         sum(len(events) - len({e.source for e in events}) for events in after.values()) - duplicates_before
     )
     fault_table.append(report.row())
-    print(f"\n{report.row()}\nnot 2xx and not 503+Retry-After: {dict(report.others)}")
+    # What a failure needs to be explained: which writes, and what reading them back answered.
+    details = (
+        f"not read back (path: status): {not_read_back}; unfinished orders (id: status): {unfinished}; "
+        f"missing from the history: {missing}"
+    )
+    print(f"\n{report.row()}\nnot 2xx and not 503+Retry-After: {dict(report.others)}\n{details}")
 
     assert report.kinds["2xx"] > 0
     assert report.slowest_answer_seconds <= SLOWEST_ANSWER_SECONDS, report.row()
@@ -355,7 +369,7 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
         report.charged_or_shipped_twice,
         report.history_missing,
         report.history_duplicated,
-    ) == (0, 0, 0, 0, 0, 0), report.row()
+    ) == (0, 0, 0, 0, 0, 0), f"{report.row()} {details}"
     assert platform.http.request("GET", f"{platform.url}/healthz").status == 200
 
 
