@@ -41,10 +41,10 @@ keys: 9 orders a second with 17,000 listings in the tables, 36-39 with 1,300).""
 
 WARM_UP_SECONDS = 30
 """Just before an endpoint's run, each side calls it for half this long, unmeasured (orders: after
-their listings are written). DynamoDB Local's JIT compiles each
-operation's path as it is used, for tens of seconds: measured on the development machine, raw
-PutItems of listings cost it 2.8-3.5 ms of CPU each over the first 30 s of load and 1.3-1.7 ms
-after, and a side measured while that lasts pays for it."""
+their listings are written). DynamoDB Local's JIT compiles each operation's path as it is used, for
+tens of seconds: measured on the development machine, raw PutItems of listings cost it 2.8-3.5 ms
+of CPU each over the first 30 s of load and 1.3-1.7 ms after, and a side measured while that lasts
+pays for it."""
 
 TENANTS = 8
 """Premium tenants served at once (``--tenants``). DynamoDB Local runs each TTL table's expiry job
