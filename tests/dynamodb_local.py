@@ -27,18 +27,25 @@ class DynamoDBLocal:
     nobody reads. Without ``log`` its errors are kept to explain an exit during start-up.
     """
 
-    def __init__(self, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log: Path | None = None, data_dir: Path | None = None
+    ) -> None:
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log = log
+        self.data_dir = data_dir
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> "DynamoDBLocal":
+        """Starts it in memory, or on ``data_dir`` (where a restart finds what it kept)."""
         env = {**os.environ, "DYNAMODB_LOCAL_PORT": str(self.port)}
-        output = self.log.open("wb") if self.log else None
+        storage = ["--in-memory"]
+        if self.data_dir:
+            env["DYNAMODB_LOCAL_DIR"], storage = str(self.data_dir), []
+        output = self.log.open("ab" if self.data_dir else "wb") if self.log else None
         try:
             self.process = subprocess.Popen(
-                [str(ROOT / "scripts" / "dynamodb-local.sh"), "--in-memory"],
+                [str(ROOT / "scripts" / "dynamodb-local.sh"), *storage],
                 env=env,
                 stdout=output or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT if output else subprocess.PIPE,

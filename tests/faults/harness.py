@@ -1,9 +1,10 @@
 """The platform as ``make run`` starts it, a steady mix of tenant traffic against it, and what survived.
 
 ``RunningPlatform`` runs ``scripts/run.sh`` (supervisord and every process of ``make run``) on free ports,
-with a DynamoDB Local of its own keeping its data on disk, a ``redis-server`` of its own, and the test
-database. ``Traffic`` sends reads, writes, orders, clicks and control-plane reads from several tenants
-and records every answer; ``FaultReport`` counts them and what the platform kept.
+with a DynamoDB Local of its own keeping its data on disk (reached through ``DynamoDBGate``), a
+``redis-server`` of its own, and the test database. ``Traffic`` sends reads, writes, orders, clicks
+and control-plane reads from several tenants and records every answer; ``FaultReport`` counts them
+and what the platform kept.
 """
 
 import json
@@ -73,6 +74,44 @@ class RedisServer:
         self.process.wait(10)
 
 
+class DynamoDBGate:
+    """``tests.faults.gate`` in a process of its own: the only way the platform reaches DynamoDB Local."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self.target_port = target_port
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.open()
+
+    def open(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-m",
+                "tests.faults.gate",
+                str(self.port),
+                str(self.target_port),
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        wait_until(self._listening, "the DynamoDB gate to listen", timeout=20, interval=0.05)
+
+    def _listening(self) -> bool:
+        assert self.process.poll() is None, "the DynamoDB gate exited"
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def cut(self) -> None:
+        """Every connection through the gate closes now, and new ones are refused until ``open``."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
 class RunningPlatform:
     """``scripts/run.sh`` in a session of its own; its programs are found through supervisorctl."""
 
@@ -83,6 +122,7 @@ class RunningPlatform:
         self.dynamodb_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
+        self.dynamodb_gate = DynamoDBGate(self.dynamodb_port)
         self.log = log
         run_dir = workdir / "run"
         run_dir.mkdir()
@@ -95,7 +135,7 @@ class RunningPlatform:
             "WORKER_CONCURRENCY": "1",
             "DYNAMODB_LOCAL_PORT": str(self.dynamodb_port),
             "DYNAMODB_LOCAL_DIR": str(workdir / "dynamodb"),
-            "DYNAMODB_ENDPOINT": self.dynamodb_endpoint,
+            "DYNAMODB_ENDPOINT": self.dynamodb_gate.endpoint,
             "POSTGRES_DB": database,
             "REDIS_URL": redis_url,
             "PAYMENT_PROVIDER_URL": f"{self.url}/sandbox/payments",
@@ -171,6 +211,7 @@ class RunningPlatform:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+        self.dynamodb_gate.cut()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from provisioning.onboarding import onboarding_run_create, run_onboarding
+from resale.binding import tenant_dynamodb_client
 from resale.history.selectors import history_iter
 from resale.tenancy import forget_tenant_routes, tenant_route
 from tenants.actions import do_create_tenant, do_issue_api_key
@@ -171,6 +172,22 @@ def _dynamodb_paused(bed: FaultBed) -> None:
 
 
 def _dynamodb_killed(bed: FaultBed) -> None:
+    """The store goes away and comes back on its data, keeping every write it acknowledged.
+
+    DynamoDB Local answers a ``TransactWriteItems`` once it has queued the SQLite ``COMMIT``, not
+    once that has run, so a SIGKILL in between loses a transaction it acknowledged: something
+    DynamoDB never does, which no client could make up for (``bench/dynamodb_local_durability.py``
+    shows it). So the platform is cut off from the store first; then one read in each tenant's
+    namespace, queued behind any ``COMMIT`` there, returns only once those have run; then the kill.
+    """
+    bed.platform.dynamodb_gate.cut()
+    for tenant in bed.tenants:
+        models = tenant_route(tenant.slug).models
+        tenant_dynamodb_client(models.tenant).get_item(
+            TableName=models.history.Meta.table_name,
+            Key={"chain": {"S": "settled"}, "seq": {"N": "0"}},
+            ConsistentRead=True,
+        )
     pid = bed.platform.pid("dynamodb")
     os.kill(pid, signal.SIGKILL)
     wait_until(
@@ -179,6 +196,7 @@ def _dynamodb_killed(bed: FaultBed) -> None:
         timeout=60,
         interval=0.2,
     )
+    bed.platform.dynamodb_gate.open()
 
 
 def _redis_stopped(bed: FaultBed) -> None:
@@ -235,7 +253,7 @@ def _consumer_killed(bed: FaultBed) -> None:
 
 FAULTS = {
     "DynamoDB Local paused 10 s (SIGSTOP)": _dynamodb_paused,
-    "DynamoDB Local killed, restarted on its data": _dynamodb_killed,
+    "DynamoDB Local cut off, killed, restarted on its data": _dynamodb_killed,
     "Redis paused 10 s (SIGSTOP)": _redis_stopped,
     "PostgreSQL connections cut": _postgres_cut,
     "web worker SIGKILLed": _web_worker_killed,
@@ -260,6 +278,11 @@ def _read_back(platform: RunningPlatform, tenant: TenantClient, path: str) -> in
         if answer.status in (200, 404) or time.monotonic() > deadline:
             return answer.status
         time.sleep(0.5)
+
+
+def _telling(event, missing: list[str]) -> bool:
+    """Whether a history event helps explain a missing one: a GAP, or another event of its entity."""
+    return event.event == "GAP" or event.entity_id in missing
 
 
 def _order_status(platform: RunningPlatform, tenant: TenantClient, order_id: str) -> str:
@@ -354,9 +377,16 @@ def test_a_fault_loses_no_acknowledged_write_leaves_no_order_unfinished_and_repe
     )
     fault_table.append(report.row())
     # What a failure needs to be explained: which writes, and what reading them back answered.
+    telling = [
+        (e.event, e.entity_id, e.stream_sequence)
+        for slug in by_slug
+        for e in after[slug]
+        if _telling(e, missing)
+    ]
     details = (
         f"not read back (path: status): {not_read_back}; unfinished orders (id: status): {unfinished}; "
-        f"missing from the history: {missing}"
+        f"missing from the history: {missing}; the history's GAP events and the missing ids' other events: "
+        f"{telling}"
     )
     print(f"\n{report.row()}\nnot 2xx and not 503+Retry-After: {dict(report.others)}\n{details}")
 
