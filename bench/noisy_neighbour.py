@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--quiet-rate", type=float, default=200)
     parser.add_argument("--rates", type=float, nargs="*", default=[500, 1000, 2000, 0])
     parser.add_argument("--attack", choices=["reads", "unbounded", "regex"], default="reads")
+    parser.add_argument("--threads", type=int, default=8, help="granian's blocking threads per worker")
     args = parser.parse_args()
     with bench_platform() as platform:
         dynamodb, port = platform.dynamodb, platform.api_port
@@ -146,11 +147,14 @@ def main() -> None:
                 attribute_schema=schema if args.attack == "regex" else None,
             )
             server = start_server(
-                server_command(port), port, {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"}
+                server_command(port, threads=args.threads),
+                port,
+                {**os.environ, "DYNAMODB_MAX_POOL_CONNECTIONS": "8"},
             )
             send_at_rate(reads_of(quiet, port), args.quiet_rate, 2, QUIET_CONNECTIONS)  # warm-up
             print(
-                f"granian 2 workers x 8 threads; quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
+                f"granian 2 workers x {args.threads} threads; "
+                f"quiet premium tenant reading at {args.quiet_rate:.0f}/s, "
                 f"the other tenant ({'premium' if args.attack == 'regex' else 'standard'}) sending "
                 f"'{args.attack}'; {args.seconds:.0f} s per run"
             )
