@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[4]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -39,6 +40,11 @@ def chromium(django_db_setup, django_db_blocker):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+            # The tests after a Playwright call run with its event loop set in this thread, so
+            # Django kept their connections apart from its synchronous ones. Closed here, while
+            # they are still the ones in reach; left open, they keep the test database from being
+            # dropped ("being accessed by other users").
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
