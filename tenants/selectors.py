@@ -12,5 +12,3 @@ def tenant_list(*, status: str | None = None, search: str | None = None) -> Quer
     if search:
         tenants = tenants.filter(slug__icontains=search) | tenants.filter(name__icontains=search)
     return tenants.order_by("slug")
-
-

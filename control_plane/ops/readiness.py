@@ -50,4 +50,3 @@ def dependency_statuses() -> list[DependencyStatus]:
         _probe("postgresql", _check_postgresql),
         _probe("redis", _check_redis),
     ]
-

@@ -22,7 +22,6 @@ def test_a_tenant_lists_a_third_as_often_as_it_reads_one_listing(tenant_api, mon
     assert read == [404] * 12
 
 
-
 def test_racing_expensive_requests_never_take_more_than_the_bucket_holds(unique_slug):
     """Requests costing 3 tokens take all three or none: ten racing threads never overdraw the bucket."""
     import threading
