@@ -5,7 +5,7 @@ its end, so nothing of one request's tenant can leak into the next one on the th
 """
 
 import logging
-import uuid
+import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -36,8 +36,9 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        # META, not request.headers: nothing else on the API's path builds that mapping of every header.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else os.urandom(16).hex()
         token = current_request_context.set(RequestContext(request_id=request_id))
         try:
             response = self.get_response(request)

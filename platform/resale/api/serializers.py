@@ -1,16 +1,19 @@
 """Serializer pieces shared by the tenant API views."""
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import (
     MaxLengthValidator,
     MinLengthValidator,
     ProhibitNullCharactersValidator,
     RegexValidator,
 )
+from django.db.models.manager import BaseManager
 from rest_framework import serializers
 from rest_framework.fields import ProhibitSurrogateCharactersValidator, _UnvalidatedField, empty
 
@@ -195,13 +198,91 @@ def _output_serializer(serializer_class: type[serializers.Serializer]) -> serial
     return serializer_class()
 
 
+class _LeaveToDrf(Exception):
+    """An instance ``_plain_represented`` does not answer for: DRF's own path does, in full."""
+
+
+_Plan = tuple[tuple[str, str | None, Callable[[Any], Any]], ...]
+"""Per readable field: its name, the attribute or key it reads (None: the whole instance, as a
+``SerializerMethodField`` does) and what turns a value that is not None into its representation."""
+
+
+def _plain_plan(serializer: serializers.BaseSerializer) -> _Plan | None:
+    """How ``_plain_represented`` represents what ``serializer`` does, or None where only DRF can:
+    DRF's own ``to_representation``, and every readable field a plain ``CharField`` or
+    ``IntegerField`` reading one attribute, a ``SerializerMethodField``, or a nested serializer (one
+    or many) that is itself plain."""
+    if type(serializer).to_representation is not serializers.Serializer.to_representation:
+        return None
+    plan = []
+    for field in serializer._readable_fields:
+        if type(field) is serializers.SerializerMethodField:
+            plan.append((field.field_name, None, getattr(serializer, field.method_name)))
+            continue
+        if len(field.source_attrs) != 1:
+            return None
+        if type(field) is serializers.CharField:
+            convert = str
+        elif type(field) is serializers.IntegerField:
+            convert = int
+        elif type(field) is serializers.ListSerializer and (child := _plain_plan(field.child)):
+            convert = partial(_plain_list, child)
+        elif isinstance(field, serializers.Serializer) and (nested := _plain_plan(field)):
+            convert = partial(_plain_represented, nested)
+        else:
+            return None
+        plan.append((field.field_name, field.source_attrs[0], convert))
+    return tuple(plan)
+
+
+def _plain_represented(plan: _Plan, instance: Any) -> dict:
+    """What DRF's ``Serializer.to_representation`` gives for ``instance``; ``_LeaveToDrf`` where
+    DRF would do more than read and convert (a missing attribute: a default, a skip or an error;
+    a callable it would call)."""
+    is_mapping = type(instance) is dict or isinstance(instance, Mapping)
+    represented = {}
+    for name, source, convert in plan:
+        if source is None:
+            value = instance
+        else:
+            try:
+                value = instance[source] if is_mapping else getattr(instance, source)
+            except (KeyError, AttributeError, ObjectDoesNotExist):
+                raise _LeaveToDrf from None
+            if callable(value):
+                raise _LeaveToDrf
+        represented[name] = None if value is None else convert(value)
+    return represented
+
+
+def _plain_list(plan: _Plan, items: Any) -> list[dict]:
+    if isinstance(items, BaseManager):
+        raise _LeaveToDrf
+    return [_plain_represented(plan, item) for item in items]
+
+
+@cache
+def _output_plan(serializer_class: type[serializers.Serializer]) -> _Plan | None:
+    return _plain_plan(_output_serializer(serializer_class))
+
+
 def represent(serializer_class: type[serializers.Serializer], instance: Any) -> dict:
     """``serializer_class(instance).data``, through one instance per class kept for the process.
 
     A new serializer deep-copies every declared field, a fifth of a read's CPU in the API; an
     output serializer keeps no state between calls of ``to_representation``, so one instance
-    serves every request and thread.
+    serves every request and thread. Where its fields are plain (``_plain_plan``), the fields are
+    read and converted without DRF's per-field calls (lookups, ``Mapping`` checks, callable
+    checks): a twelfth of a listing create's CPU. Anything else takes DRF's own path, so every
+    default, skip and error is DRF's; ``tests/resale/api/test_represent.py`` pins the two together
+    on generated instances for every output serializer of the API.
     """
+    plan = _output_plan(serializer_class)
+    if plan is not None:
+        try:
+            return _plain_represented(plan, instance)
+        except _LeaveToDrf:
+            pass
     return _output_serializer(serializer_class).to_representation(instance)
 
 

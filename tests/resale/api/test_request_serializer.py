@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from resale.api.serializers import RequestSerializer
+from tests.resale.api.url_views import routed_view_classes
 
 
 class Address(serializers.Serializer):
@@ -78,21 +79,12 @@ def test_concurrent_validations_see_only_their_own_data():
 
 def _input_serializers() -> list[type[RequestSerializer]]:
     """Every input serializer of the tenant API, found through the URL conf's views."""
-    from django.urls import get_resolver
-
-    found = set()
-
-    def walk(patterns):
-        for pattern in patterns:
-            if hasattr(pattern, "url_patterns"):
-                walk(pattern.url_patterns)
-                continue
-            view = getattr(pattern.callback, "cls", None)
-            for value in vars(view).values() if view else ():
-                if isinstance(value, type) and issubclass(value, RequestSerializer):
-                    found.add(value)
-
-    walk(get_resolver().url_patterns)
+    found = {
+        value
+        for view in routed_view_classes()
+        for value in vars(view).values()
+        if isinstance(value, type) and issubclass(value, RequestSerializer)
+    }
     return sorted(found, key=lambda cls: cls.__qualname__)
 
 
