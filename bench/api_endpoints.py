@@ -137,6 +137,15 @@ class ListingsToBuy:
         pool = self.pools[side][t]
         return pool[i] if i < len(pool) else None
 
+    def sides_run_out(self) -> list[str]:
+        """The sides that asked for a listing when a tenant had none left: each such call failed
+        at once, without a request, so that side's failures and throughput say nothing."""
+        return [
+            side
+            for side, pools in self.pools.items()
+            if any(taken > len(pool) for taken, pool in zip(self.taken[side], pools, strict=True))
+        ]
+
 
 def _api_order(fleet: Fleet, listings: ListingsToBuy, n: int) -> bool:
     t = fleet.of(n)

@@ -11,7 +11,7 @@ client per class.
 
     .venv/bin/python bench/api_load.py [--seconds 9] [--concurrency 16] [--workers 2] [--threads 8]
         [--server granian|gunicorn] [--worker-class gthread|sync] [--only 'get listing' ...]
-        [--no-memory]
+        [--orders-per-second 60] [--no-memory]
 
 Takes two free ports (the API server, DynamoDB Local); Redis db 3 and database bench_resale_api
 unless ``BENCH_REDIS_URL`` and ``BENCH_POSTGRES_DB`` name others (so two benches can run at once).
@@ -36,8 +36,10 @@ from tenant_memory import TenantMemory, memory_per_bound_tenant
 
 ORDERS_PER_SECOND_CEILING = 60
 """Listings written for each side of the order run: enough for this many orders a second (both
-sides make 20-40 here). More would only slow DynamoDB Local (every listing shares the indexes'
-keys: 9 orders a second with 17,000 listings in the tables, 36-39 with 1,300)."""
+sides make 20-40 here after the other endpoints' runs). More would only slow DynamoDB Local (every
+listing shares the indexes' keys: 9 orders a second with 17,000 listings in the tables, 36-39 with
+1,300). A fresh store takes 115-170 a second: ``--only 'submit order'`` needs
+``--orders-per-second 400`` (150 ran out), and a side that runs out is reported."""
 
 WARM_UP_SECONDS = 30
 """Just before an endpoint's run, each side calls it for half this long, unmeasured (orders: after
@@ -89,6 +91,12 @@ def measure(fleet: Fleet, endpoints: list[Endpoint], args, cpu: CpuAccount) -> l
             for runs, call in slots if round_number % 2 == 0 else reversed(slots):
                 runs.append(run_load(endpoint.name, call, slice_seconds, args.concurrency, cpu))
         rows.append((endpoint, merge(api_runs), merge(raw_runs)))
+        run_out = getattr(data[endpoint.name], "sides_run_out", list)()
+        if run_out:
+            print(
+                f"\n{endpoint.name}: ran out of listings to buy ({', '.join(run_out)}); the failures "
+                "counted past that are calls made without one: raise --orders-per-second"
+            )
     return rows
 
 
@@ -145,6 +153,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--tenants", type=int, default=TENANTS)
+    parser.add_argument(
+        "--orders-per-second",
+        type=int,
+        default=ORDERS_PER_SECOND_CEILING,
+        help="listings written for each side of the order run, per second of it",
+    )
     parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"])
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread or sync")
     parser.add_argument(
@@ -179,7 +193,7 @@ def main() -> None:
                 tenants=tenants,
                 raws=[raw_dynamodb(dynamodb.endpoint, raw_config, slug=tenant.slug) for tenant in tenants],
                 send=http_sender(api_port, args.concurrency),
-                orders_per_side=int(order_seconds * ORDERS_PER_SECOND_CEILING / args.tenants) + 50,
+                orders_per_side=int(order_seconds * args.orders_per_second / args.tenants) + 50,
             )
             command = server_command(api_port, args.server, args.workers, args.threads, args.worker_class)
             server = start_server(
