@@ -12,10 +12,9 @@ import json
 import sys
 
 import pytest
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
+from tests.resale.api.in_process import keeping_the_test_connection
 from tests.resale.conftest import listing_body
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.django_db]
@@ -54,13 +53,8 @@ def garbage_left_by(request) -> int:
 
 @pytest.fixture
 def keeping_the_test_transaction():
-    """As Django's test client does: a request must not close the connection the test's
-    transaction lives on."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with keeping_the_test_connection():
+        yield
 
 
 @pytest.mark.usefixtures("keeping_the_test_transaction")

@@ -21,6 +21,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import status_code_conformance
 
+from tests.resale.api.in_process import keeping_the_test_connection
+
 pytestmark = [pytest.mark.schemathesis, pytest.mark.ddblocal, pytest.mark.django_db(transaction=False)]
 
 MAX_EXAMPLES = 25
@@ -52,16 +54,10 @@ def openapi(credentials):
     In-process, in the test's transaction: as Django's test client does, the end of a request
     must not close the test's database connection (set up after ``credentials``, whose test
     client connects the signal again when it is done)."""
-    from django.core import signals
-    from django.db import close_old_connections
-
     from control_plane.wsgi import application
 
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/schema/", application)
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with keeping_the_test_connection():
+        yield schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
